@@ -1,0 +1,3 @@
+from clinical_mpt.cli import main
+
+raise SystemExit(main())
