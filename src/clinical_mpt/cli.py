@@ -1,7 +1,8 @@
 """The one `clinical-mpt` entry point: a dispatch table from command name to the module that runs it.
 
-Each command module exposes `HELP` (one line), `configure(parser)` and `main(args) -> int | None`.
-Modules are imported only when their command runs, so `clinical-mpt --help` stays fast.
+Each command module exposes `configure(parser)` and `main(args) -> int | None`. Only the module of
+the command being run is imported, so `clinical-mpt --help` stays fast and heavy imports (torch,
+transformers) happen only when needed.
 """
 
 from __future__ import annotations
@@ -13,22 +14,21 @@ import sys
 
 from clinical_mpt.errors import ClinicalMPTError
 
+# name -> (module, one-line help)
 COMMANDS = {
-    # the three MPT stages and their orchestration
-    "teach": "clinical_mpt.recipes.teach",
-    "distill": "clinical_mpt.recipes.distill",
-    "adapt": "clinical_mpt.recipes.adapt",
-    "evaluate": "clinical_mpt.recipes.evaluate",
-    "run": "clinical_mpt.recipes.run",
-    # data and metrics
-    "data": "clinical_mpt.data.cli",
-    "score": "clinical_mpt.tasks.score_cli",
-    # planning
-    "roi": "clinical_mpt.roi",
+    "teach": ("clinical_mpt.recipes.teach", "stage 1: train one soft prompt (teacher) per source task"),
+    "distill": ("clinical_mpt.recipes.distill", "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"),
+    "adapt": ("clinical_mpt.recipes.adapt", "stage 3: adapt P* to each target task by training u, v (zero/few-shot too)"),
+    "evaluate": ("clinical_mpt.recipes.evaluate", "generate answers for target tasks and score them"),
+    "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
+    "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
+    "score": ("clinical_mpt.tasks.score_cli", "score a prediction file against a gold file"),
+    "roi": ("clinical_mpt.roi", "compare MPT, prompt tuning, LoRA and full fine-tuning on parameters, storage and memory"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser; only `command`'s module is imported and configured."""
     parser = argparse.ArgumentParser(
         prog="clinical-mpt",
         description="Parameter-efficient clinical NLP: one frozen LLM, one tiny soft prompt per task "
@@ -36,19 +36,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+    for name, (module_name, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
-        module.configure(p)
-        p.set_defaults(_module=module)
+        if name == command:
+            module = importlib.import_module(module_name)
+            module.configure(p)
+            p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args._module.main(args) or 0)
     except ClinicalMPTError as e:
