@@ -1,0 +1,110 @@
+"""From canonical examples to token tensors: encode, sample task mixtures, collate.
+
+An encoded example is (input_ids, target_ids): the task template's input text and the target text
+followed by EOS. Special tokens are not added: the soft prompt is the sequence's prefix.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import torch
+
+from clinical_mpt.tasks import get_task_type
+
+KEEP_HEAD = 32  # when an input is too long, keep its first tokens (the instruction) and its end (the cue)
+
+
+@dataclass
+class TaskData:
+    """One task's examples of one split, with what is needed to format them."""
+
+    name: str
+    type: str
+    instruction: str | None
+    examples: list[dict]
+    encoded: list[tuple[list[int], list[int]]] = field(default_factory=list)
+
+    @property
+    def task_type(self):
+        return get_task_type(self.type)
+
+
+def truncate_input(ids: list[int], max_len: int) -> list[int]:
+    if len(ids) <= max_len:
+        return ids
+    head = min(KEEP_HEAD, max_len // 4)
+    return ids[:head] + ids[len(ids) - (max_len - head):]
+
+
+def encode_input(tokenizer, task: TaskData, example: dict, max_input_tokens: int) -> list[int]:
+    text = task.task_type.format_input(example, task.instruction)
+    return truncate_input(tokenizer(text, add_special_tokens=False).input_ids, max_input_tokens)
+
+
+def encode_task(tokenizer, task: TaskData, max_input_tokens: int, max_target_tokens: int) -> TaskData:
+    """Fill `task.encoded` with (input_ids, target_ids + [eos]) per example."""
+    eos = tokenizer.eos_token_id
+    task.encoded = []
+    for ex in task.examples:
+        target = tokenizer(task.task_type.format_target(ex), add_special_tokens=False).input_ids
+        task.encoded.append((encode_input(tokenizer, task, ex, max_input_tokens), target[:max_target_tokens] + [eos]))
+    return task
+
+
+def collate(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
+    """Right-padded batch: input_ids, attention_mask, labels (B, T); labels are -100 off the target."""
+    width = max(len(a) + len(b) for a, b in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (a, b) in enumerate(rows):
+        n = len(a) + len(b)
+        input_ids[i, :n] = torch.tensor(a + b)
+        labels[i, len(a):n] = torch.tensor(b)
+        mask[i, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels}
+
+
+def mixture_probs(sizes: list[int], strategy: str, temperature: float = 2.0) -> list[float]:
+    """Task sampling probabilities: proportional (n_k), temperature (n_k^(1/T)) or balanced (uniform)."""
+    if strategy == "proportional":
+        weights = [float(n) for n in sizes]
+    elif strategy == "temperature":
+        weights = [float(n) ** (1.0 / temperature) for n in sizes]
+    elif strategy == "balanced":
+        weights = [1.0] * len(sizes)
+    else:
+        raise ValueError(f"unknown sampling strategy {strategy!r}")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+class MixtureSampler:
+    """Draws batches whose rows each pick a task from `probs`, then an example of that task.
+
+    Within a task, examples are visited in a reshuffled order (epochs), so every example is seen.
+    """
+
+    def __init__(self, tasks: list[TaskData], probs: list[float], seed: int):
+        self.tasks, self.probs = tasks, probs
+        self.rng = random.Random(seed)
+        self.orders = [[] for _ in tasks]
+
+    def _next_index(self, k: int) -> int:
+        if not self.orders[k]:
+            self.orders[k] = list(range(len(self.tasks[k].encoded)))
+            self.rng.shuffle(self.orders[k])
+        return self.orders[k].pop()
+
+    def sample_refs(self, batch_size: int) -> list[tuple[int, int]]:
+        """-> [(task index, example index)] * B, sorted by task so rows of a task sit together."""
+        ks = sorted(self.rng.choices(range(len(self.tasks)), weights=self.probs, k=batch_size))
+        return [(k, self._next_index(k)) for k in ks]
+
+    def sample(self, batch_size: int) -> tuple[list, torch.Tensor]:
+        """-> (rows [(input_ids, target_ids)], task_ids (B,))."""
+        refs = self.sample_refs(batch_size)
+        rows = [self.tasks[k].encoded[j] for k, j in refs]
+        return rows, torch.tensor([k for k, _ in refs], dtype=torch.long)

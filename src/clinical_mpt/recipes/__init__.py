@@ -1,0 +1,1 @@
+"""Recipes: straight setup -> train -> save scripts, one per stage, composed from small components."""

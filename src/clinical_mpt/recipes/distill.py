@@ -1,0 +1,100 @@
+"""Stage 2: distil the teachers into one shared meta-prompt P* and per-task rank-r factors (u_k, v_k).
+
+    student prompt_k = P* o (u_k v_k^T)
+    loss = LM loss + lambda * ( KL_T(teacher || student) + MSE(hidden_teacher, hidden_student) )
+
+on a mixture of all source tasks (each row of a batch picks its task). Teacher outputs are computed
+once (teacher_cache.py). P* starts at the mean of the teacher prompts, u and v at ones.
+
+    clinical-mpt distill CONFIG [--out DIR]   ->   DIR/distill/{config.json, prompt.safetensors}
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from clinical_mpt.recipes import common
+
+HELP = "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"
+
+
+def configure(parser) -> None:
+    common.configure(parser)
+
+
+def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg):
+    """-> (total loss, components) for one mixed-task batch."""
+    from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss
+    from clinical_mpt.modeling import answer_hidden_and_logits
+    from clinical_mpt.teacher_cache import gather
+
+    hidden, logits, targets = answer_hidden_and_logits(backbone.model, mpt(task_ids), batch)
+    lm = lm_loss(logits, targets)
+    parts = {"lm": lm.detach()}
+    total = lm
+    if dcfg.use_kl or dcfg.use_mse:
+        teacher = gather(cache, refs)
+        if dcfg.use_kl:
+            parts["kl"] = kl_topk(teacher.logp, teacher.ids, logits, dcfg.temperature)
+            total = total + dcfg.lambda_ * parts["kl"]
+        if dcfg.use_mse:
+            parts["mse"] = hidden_mse(hidden, teacher.hidden)
+            total = total + dcfg.lambda_ * parts["mse"]
+    return total, {k: v.detach() for k, v in parts.items()}
+
+
+def run_distill(cfg, backbone, out: Path, force: bool = False) -> Path:
+    from clinical_mpt.artifacts import load_artifact, save_artifact
+    from clinical_mpt.batching import MixtureSampler, collate, encode_task, mixture_probs
+    from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+    from clinical_mpt.prompts import MPTPrompt
+    from clinical_mpt.teacher_cache import compute_teacher_outputs
+
+    folder = out / "distill"
+    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
+    if not force and common.stage_done(folder, key):
+        print(f"distill: already done in {folder} (use --force to re-run)")
+        return folder
+    dcfg = cfg.distill
+    specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "source", cfg.data.source_tasks)
+    teachers = [load_artifact(out / "teachers" / s["name"], backbone.fingerprint)[0]["prompt"] for s in specs]
+    tasks = [encode_task(backbone.tokenizer, load_split(cfg.data.suite, s, "train", cfg.data.max_train_examples),
+                         cfg.data.max_input_tokens, cfg.data.max_target_tokens) for s in specs]
+    pad = backbone.tokenizer.pad_token_id
+    start = time.time()
+    cache = []
+    if dcfg.use_kl or dcfg.use_mse:
+        cache = [compute_teacher_outputs(backbone.model, p, t.encoded, pad, dcfg.temperature, dcfg.teacher_topk,
+                                         desc=t.name) for p, t in zip(teachers, tasks)]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    mpt = MPTPrompt(torch.stack(teachers).mean(0), len(tasks), cfg.prompt.rank, dcfg.uv_init_std, gen)
+    sampler = MixtureSampler(tasks, mixture_probs([len(t.examples) for t in tasks], dcfg.sampling,
+                                                  dcfg.sampling_temperature), cfg.seed)
+
+    def loss_fn(step):
+        refs = sampler.sample_refs(dcfg.train.batch_size)
+        batch = collate([tasks[k].encoded[j] for k, j in refs], pad)
+        task_ids = torch.tensor([k for k, _ in refs], dtype=torch.long)
+        return distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / "log.jsonl"
+    log_path.unlink(missing_ok=True)
+    common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path)
+    save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
+                  {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],
+                   "types": [s["type"] for s in specs], "prompt_length": cfg.prompt.length, "rank": cfg.prompt.rank,
+                   "lambda": dcfg.lambda_, "temperature": dcfg.temperature, "steps": dcfg.train.steps},
+                  backbone.fingerprint)
+    common.mark_done(folder, key, time.time() - start)
+    return folder
+
+
+def main(args) -> int:
+    cfg, out = common.setup(args)
+    common.seed_everything(cfg.seed)
+    run_distill(cfg, common.load_backbone_for(cfg), out, args.force)
+    return 0

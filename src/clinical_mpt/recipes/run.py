@@ -1,0 +1,37 @@
+"""All stages of a config, in order: teach -> distill -> adapt -> evaluate -> results.json.
+
+A stage that already finished with the same config is skipped (its `stage.json` records a hash of
+the config sections it depends on); `--force` re-runs everything.
+
+    clinical-mpt run CONFIG [KEY=VALUE ...] [--out DIR] [--force]
+"""
+
+from __future__ import annotations
+
+import time
+
+from clinical_mpt.recipes import common
+
+HELP = "run every stage of a config (teach, distill, adapt, evaluate) and write results.json"
+
+
+def configure(parser) -> None:
+    common.configure(parser)
+
+
+def main(args) -> int:
+    from clinical_mpt.recipes.adapt import run_adapt
+    from clinical_mpt.recipes.distill import run_distill
+    from clinical_mpt.recipes.evaluate import run_evaluate
+    from clinical_mpt.recipes.teach import run_teach
+
+    started = time.time()
+    cfg, out = common.setup(args)
+    common.seed_everything(cfg.seed)
+    backbone = common.load_backbone_for(cfg)
+    run_teach(cfg, backbone, out, args.force)
+    run_distill(cfg, backbone, out, args.force)
+    run_adapt(cfg, backbone, out, args.force)
+    run_evaluate(cfg, backbone, out, started)
+    print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")
+    return 0

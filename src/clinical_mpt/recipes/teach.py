@@ -1,0 +1,77 @@
+"""Stage 1: one soft prompt (teacher) per source task, LM loss on the answer tokens only.
+
+    clinical-mpt teach CONFIG [--out DIR]   ->   DIR/teachers/<task>/{config.json, prompt.safetensors}
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from clinical_mpt.recipes import common
+
+HELP = "stage 1: train one soft prompt (teacher) per source task"
+
+
+def configure(parser) -> None:
+    common.configure(parser)
+
+
+def train_teacher(backbone, task, cfg, seed: int, log_path: Path):
+    """Train one SoftPrompt on `task` (encoded TaskData); return it."""
+    from clinical_mpt.batching import MixtureSampler, collate
+    from clinical_mpt.losses import lm_loss
+    from clinical_mpt.modeling import answer_hidden_and_logits
+    from clinical_mpt.prompts import SoftPrompt, init_prompt
+
+    gen = torch.Generator().manual_seed(seed)
+    prompt = SoftPrompt(init_prompt(backbone.model.get_input_embeddings().weight, cfg.prompt.length,
+                                    cfg.prompt.init, backbone.tokenizer, cfg.prompt.init_text, gen))
+    sampler = MixtureSampler([task], [1.0], seed)
+    pad = backbone.tokenizer.pad_token_id
+
+    def loss_fn(step):
+        rows, task_ids = sampler.sample(cfg.teach.batch_size)
+        _, logits, targets = answer_hidden_and_logits(backbone.model, prompt(task_ids), collate(rows, pad))
+        return lm_loss(logits, targets), {}
+
+    common.train([prompt.weight], loss_fn, cfg.teach, desc=f"teach {task.name}", log_path=log_path)
+    return prompt
+
+
+def run_teach(cfg, backbone, out: Path, force: bool = False) -> Path:
+    from clinical_mpt.artifacts import save_artifact
+    from clinical_mpt.batching import encode_task
+    from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+
+    folder = out / "teachers"
+    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach"))
+    if not force and common.stage_done(folder, key):
+        print(f"teach: already done in {folder} (use --force to re-run)")
+        return folder
+    suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
+    specs = select_tasks(suite, "source", cfg.data.source_tasks)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / "log.jsonl"
+    log_path.unlink(missing_ok=True)
+    start = time.time()
+    for i, spec in enumerate(specs):
+        task = load_split(cfg.data.suite, spec, "train", cfg.data.max_train_examples)
+        encode_task(backbone.tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
+        prompt = train_teacher(backbone, task, cfg, cfg.seed + i, log_path)
+        save_artifact(folder / spec["name"], {"prompt": prompt.weight},
+                      {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
+                       "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
+                       "train_examples": len(task.examples), "steps": cfg.teach.steps},
+                      backbone.fingerprint)
+    common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
+    return folder
+
+
+def main(args) -> int:
+    cfg, out = common.setup(args)
+    common.seed_everything(cfg.seed)
+    run_teach(cfg, common.load_backbone_for(cfg), out, args.force)
+    return 0
