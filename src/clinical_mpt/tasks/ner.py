@@ -1,0 +1,113 @@
+"""Named entity recognition as text-to-text.
+
+Input:   "<instruction>\\nText: <text>\\nAnswer:"
+Target:  " Drug: metformin; Strength: 500 mg"   (entities in order, `Type: mention` joined by "; ")
+         " none"                                 (no entities)
+Parse:   split the first line on ";", each piece at its first ":" into type and mention; malformed
+         pieces are skipped. A mention found in the text (first occurrence; exact case preferred,
+         whitespace-flexible) gets `start`/`end` and the text's own spelling.
+Score:   micro precision / recall / f1 over per-example sets of (normalised type, normalised mention),
+         plus `span_f1` over (normalised type, start, end) when any prediction carries offsets.
+Not representable: types containing ":" or ";", mentions containing ";".
+"""
+
+from __future__ import annotations
+
+import re
+
+from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.tasks.metrics import set_prf
+from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
+
+DEFAULT_INSTRUCTION = ("Extract the clinical entities in the text. Answer as 'Type: mention' pairs "
+                       "separated by '; ', or 'none'.")
+NONE = "none"
+
+
+def format_input(ex: dict, instruction: str | None = None) -> str:
+    return build_input(instruction or DEFAULT_INSTRUCTION, [f"Text: {ex['text']}"])
+
+
+def _key(ent: dict) -> tuple[str, str]:
+    return normalize_type(str(ent.get("type", ""))), normalize_mention(str(ent.get("text", "")))
+
+
+def format_target(ex: dict) -> str:
+    """Entities in text order (by `start` where known), each (type, mention) once."""
+    ents = sorted(ex["entities"], key=lambda e: e.get("start", 0))
+    seen, parts = set(), []
+    for ent in ents:
+        if _key(ent) in seen:
+            continue
+        seen.add(_key(ent))
+        parts.append(f"{one_line(ent['type'])}: {one_line(ent['text'])}")
+    return " " + ("; ".join(parts) if parts else NONE)
+
+
+def find_span(text: str, mention: str) -> tuple[int, int] | None:
+    """(start, end) of the first occurrence of `mention` in `text`, whitespace-flexible; an
+    exact-case match is preferred over a case-insensitive one. None when absent."""
+    tokens = mention.split()
+    if not tokens:
+        return None
+    pattern = r"\s+".join(re.escape(t) for t in tokens)
+    m = re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
+    return (m.start(), m.end()) if m else None
+
+
+def parse(generated: str, ex: dict) -> dict:
+    """-> {"id": ex["id"], "entities": [{"type", "text", "start"?, "end"?}, ...]}; never raises."""
+    body = clean_generation(generated)
+    text = ex.get("text") if isinstance(ex.get("text"), str) else ""
+    entities, seen = [], set()
+    if normalize_mention(body) == NONE:
+        body = ""
+    for piece in body.split(";"):
+        type_, sep, mention = piece.partition(":")
+        ent = {"type": type_.strip(), "text": mention.strip()}
+        if not sep or not ent["type"] or not normalize_mention(ent["text"]) or _key(ent) in seen:
+            continue
+        seen.add(_key(ent))
+        span = find_span(text, ent["text"])
+        if span is not None:
+            ent["start"], ent["end"] = span
+            ent["text"] = text[span[0]:span[1]]
+        entities.append(ent)
+    return {"id": ex.get("id"), "entities": entities}
+
+
+def _has_offsets(ent) -> bool:
+    return (isinstance(ent, dict) and all(isinstance(ent.get(k), int) and not isinstance(ent.get(k), bool)
+                                          for k in ("start", "end")))
+
+
+def _entities(pred: dict) -> list[dict]:
+    ents = pred.get("entities") if isinstance(pred, dict) else None
+    return [e for e in ents if isinstance(e, dict)] if isinstance(ents, list) else []
+
+
+def score(gold: list[dict], preds: list[dict]) -> dict:
+    """Gold canonical NER examples and aligned predictions -> {"precision", "recall", "f1",
+    ["span_f1"], "n"}. span_f1 counts only entities that carry integer `start`/`end`."""
+    check_aligned(gold, preds)
+    gold_ents = [_entities(g) for g in gold]
+    pred_ents = [_entities(p) for p in preds]
+    out = set_prf([{_key(e) for e in es} for es in gold_ents], [{_key(e) for e in es} for es in pred_ents])
+    if any(_has_offsets(e) for es in pred_ents for e in es):
+        def spans(es):
+            return {(_key(e)[0], e["start"], e["end"]) for e in es if _has_offsets(e)}
+        out["span_f1"] = set_prf([spans(es) for es in gold_ents], [spans(es) for es in pred_ents])["f1"]
+    out["n"] = len(gold)
+    return out
+
+
+NER = TaskType(
+    name="ner",
+    primary_metric="f1",
+    max_new_tokens=64,
+    default_instruction=DEFAULT_INSTRUCTION,
+    format_input=format_input,
+    format_target=format_target,
+    parse=parse,
+    score=score,
+)

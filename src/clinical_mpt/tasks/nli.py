@@ -1,0 +1,87 @@
+"""Natural language inference as text-to-text.
+
+Input:   "<instruction>\\nPremise: <premise>\\nHypothesis: <hypothesis>\\nAnswer:"
+Target:  " entailment" | " neutral" | " contradiction"
+Parse:   the label the first word of the first line starts with ("Entailment.", "contradicts",
+         "NEUTRAL"); failing that, the one label stem ("entail", "neutral", "contradict") that occurs
+         in the line; failing that, "" (no label).
+Score:   `accuracy`, and `macro_f1`: the mean per-label F1 over the labels that occur in gold or in
+         the predictions. A missing prediction ("" / absent) is wrong and adds no label.
+"""
+
+from __future__ import annotations
+
+import re
+
+from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.tasks.normalize import clean_generation
+
+DEFAULT_INSTRUCTION = ("Does the premise entail, contradict, or neither the hypothesis? "
+                       "Answer entailment, neutral or contradiction.")
+# label stem -> label; covers clinical_mpt.data.canonical.NLI_LABELS
+_STEMS = {"entail": "entailment", "neutral": "neutral", "contradict": "contradiction"}
+
+
+def format_input(ex: dict, instruction: str | None = None) -> str:
+    return build_input(instruction or DEFAULT_INSTRUCTION,
+                       [f"Premise: {ex['premise']}", f"Hypothesis: {ex['hypothesis']}"])
+
+
+def format_target(ex: dict) -> str:
+    return " " + ex["label"]
+
+
+def parse(generated: str, ex: dict) -> dict:
+    """-> {"id": ex["id"], "label": one of NLI_LABELS or ""}; never raises."""
+    line = clean_generation(generated).lower()
+    words = re.findall(r"[a-z]+", line)
+    for stem, label in _STEMS.items():
+        if words and words[0].startswith(stem):
+            return {"id": ex.get("id"), "label": label}
+    found = {label for stem, label in _STEMS.items() if stem in line}
+    return {"id": ex.get("id"), "label": found.pop() if len(found) == 1 else ""}
+
+
+def _label(row) -> str:
+    value = row.get("label") if isinstance(row, dict) else None
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def macro_f1(gold_labels: list[str], pred_labels: list[str]) -> float:
+    """Mean over labels in gold or predictions ("" is no label) of that label's F1
+    (P = tp / predicted-as-label, R = tp / gold-label, F1 = 2PR / (P + R), 0 where undefined)."""
+    labels = {g for g in gold_labels if g} | {p for p in pred_labels if p}
+    if not labels:
+        return 0.0
+    total = 0.0
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold_labels, pred_labels))
+        n_pred = sum(p == label for p in pred_labels)
+        n_gold = sum(g == label for g in gold_labels)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        total += 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return total / len(labels)
+
+
+def score(gold: list[dict], preds: list[dict]) -> dict:
+    """Gold canonical NLI examples and aligned predictions ({"label": str}) ->
+    {"accuracy", "macro_f1", "n"}; predicted labels are compared after strip + lowercase."""
+    check_aligned(gold, preds)
+    gold_labels = [_label(g) for g in gold]
+    pred_labels = [_label(p) for p in preds]
+    n = len(gold)
+    correct = sum(bool(p) and p == g for g, p in zip(gold_labels, pred_labels))
+    return {"accuracy": correct / n if n else 0.0, "macro_f1": macro_f1(gold_labels, pred_labels), "n": n}
+
+
+NLI = TaskType(
+    name="nli",
+    primary_metric="macro_f1",
+    max_new_tokens=4,
+    default_instruction=DEFAULT_INSTRUCTION,
+    format_input=format_input,
+    format_target=format_target,
+    parse=parse,
+    score=score,
+)

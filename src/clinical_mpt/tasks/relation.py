@@ -1,0 +1,95 @@
+"""Relation extraction as text-to-text (the "re" task type; the file is not called re.py so it
+never shadows the standard library's `re`).
+
+Input:   "<instruction>\\nText: <text>\\nAnswer:"
+Target:  " Strength-Drug: 500 mg -> metformin; Route-Drug: po -> metformin"   or   " none"
+         (`Type: head -> tail`, relations joined by "; "; types may contain '-' and '_')
+Parse:   split the first line on ";", each piece at its first ":" (type) and then at its first "->"
+         (head, tail); malformed pieces are skipped.
+Score:   micro precision / recall / f1 over per-example sets of
+         (normalised type, normalised head text, normalised tail text); direction matters.
+Not representable: types containing ":" or ";", argument texts containing ";" or "->".
+"""
+
+from __future__ import annotations
+
+from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.tasks.metrics import set_prf
+from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
+
+DEFAULT_INSTRUCTION = ("List the relations in the text. Answer as 'Type: head -> tail' separated by '; ', "
+                       "or 'none'.")
+NONE = "none"
+ARROW = "->"
+
+
+def format_input(ex: dict, instruction: str | None = None) -> str:
+    return build_input(instruction or DEFAULT_INSTRUCTION, [f"Text: {ex['text']}"])
+
+
+def _arg_text(arg) -> str:
+    if isinstance(arg, dict):
+        arg = arg.get("text", "")
+    return arg if isinstance(arg, str) else ""
+
+
+def _key(rel: dict) -> tuple[str, str, str]:
+    return (normalize_type(str(rel.get("type", ""))), normalize_mention(_arg_text(rel.get("head"))),
+            normalize_mention(_arg_text(rel.get("tail"))))
+
+
+def format_target(ex: dict) -> str:
+    """Relations in the given order, each (type, head, tail) once."""
+    seen, parts = set(), []
+    for rel in ex["relations"]:
+        if _key(rel) in seen:
+            continue
+        seen.add(_key(rel))
+        head, tail = one_line(_arg_text(rel["head"])), one_line(_arg_text(rel["tail"]))
+        parts.append(f"{one_line(rel['type'])}: {head} {ARROW} {tail}")
+    return " " + ("; ".join(parts) if parts else NONE)
+
+
+def parse(generated: str, ex: dict) -> dict:
+    """-> {"id": ex["id"], "relations": [{"type", "head": {"text"}, "tail": {"text"}}, ...]};
+    never raises."""
+    body = clean_generation(generated)
+    if normalize_mention(body) == NONE:
+        body = ""
+    relations, seen = [], set()
+    for piece in body.split(";"):
+        type_, sep, args = piece.partition(":")
+        head, arrow, tail = args.partition(ARROW)
+        rel = {"type": type_.strip(), "head": {"text": head.strip()}, "tail": {"text": tail.strip()}}
+        key = _key(rel)
+        if not (sep and arrow and key[0] and key[1] and key[2]) or key in seen:
+            continue
+        seen.add(key)
+        relations.append(rel)
+    return {"id": ex.get("id"), "relations": relations}
+
+
+def _relations(row: dict) -> list[dict]:
+    rels = row.get("relations") if isinstance(row, dict) else None
+    return [r for r in rels if isinstance(r, dict)] if isinstance(rels, list) else []
+
+
+def score(gold: list[dict], preds: list[dict]) -> dict:
+    """Gold canonical RE examples and aligned predictions -> {"precision", "recall", "f1", "n"}."""
+    check_aligned(gold, preds)
+    out = set_prf([{_key(r) for r in _relations(g)} for g in gold],
+                  [{_key(r) for r in _relations(p)} for p in preds])
+    out["n"] = len(gold)
+    return out
+
+
+RE = TaskType(
+    name="re",
+    primary_metric="f1",
+    max_new_tokens=64,
+    default_instruction=DEFAULT_INSTRUCTION,
+    format_input=format_input,
+    format_target=format_target,
+    parse=parse,
+    score=score,
+)
