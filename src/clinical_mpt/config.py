@@ -86,6 +86,33 @@ class AdaptConfig:
 
 
 @dataclass
+class LoraSettings:
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=1e-3))
+    rank: int = _f(8, "LoRA rank r")
+    alpha: int = _f(16, "LoRA alpha (scale = alpha / r)")
+    dropout: float = _f(0.05, "LoRA dropout")
+    target_modules: list = _f(["q_proj", "k_proj", "v_proj", "o_proj"],
+                              "modules that get LoRA (attention projections exist in Llama, Qwen2, Mistral, gpt-oss)")
+
+
+@dataclass
+class BaselinesConfig:
+    pt: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.3))
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    full: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=2e-5, batch_size=8))
+
+
+@dataclass
+class ProtocolConfig:
+    full_data: bool = _f(True, "train each method on the whole target training set")
+    shots: list = _f([], "k-shot settings, e.g. [4, 16, 32]; 0 = zero-shot (no target training)")
+    seeds: list = _f([0], "seeds for the k-shot draws; the report gives mean +- std over them")
+
+
+METHODS = ("mpt", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
+
+
+@dataclass
 class EvalConfig:
     split: str = _f("test", "split to evaluate on: dev | test")
     batch_size: int = _f(16, "generation batch size")
@@ -103,10 +130,21 @@ class RunConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    methods: list = _f(["mpt"], f"methods to train and evaluate on the targets: {', '.join(METHODS)}")
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
 
     def __post_init__(self):
         if not self.out:
             self.out = f"runs/{self.name}"
+        for m in self.methods:
+            if m not in METHODS:
+                raise ConfigError(f"methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+        for k in self.protocol.shots:
+            if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+                raise ConfigError(f"protocol.shots: {k!r} must be a whole number >= 0")
+        if not self.protocol.full_data and not self.protocol.shots:
+            raise ConfigError("protocol: nothing to evaluate; set full_data: true or give shots")
 
 
 # YAML key -> field name where a Python keyword is in the way

@@ -18,9 +18,11 @@ def decoder(model):
     return model.get_decoder() if hasattr(model, "get_decoder") else getattr(model, model.base_model_prefix)
 
 
-def prompted_embeds(model, prompts: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-    """prompts (B, L, d) fp32, input_ids/attention_mask (B, T) -> inputs_embeds (B, L+T, d), mask (B, L+T)."""
+def prompted_embeds(model, prompts: torch.Tensor | None, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    """prompts (B, L, d) fp32 or None, input_ids/attention_mask (B, T) -> inputs_embeds (B, L+T, d), mask."""
     embeds = model.get_input_embeddings()(input_ids)                     # (B, T, d) backbone dtype
+    if prompts is None:                                                  # LoRA / full fine-tuning baselines
+        return embeds, attention_mask
     embeds = torch.cat([prompts.to(embeds.dtype), embeds], dim=1)        # (B, L+T, d)
     prompt_mask = attention_mask.new_ones(prompts.shape[0], prompts.shape[1])
     return embeds, torch.cat([prompt_mask, attention_mask], dim=1)
@@ -43,7 +45,7 @@ def answer_positions(labels: torch.Tensor, prompt_length: int):
 def answer_hidden_and_logits(model, prompts, batch: dict):
     """Hidden states (N, d) and logits (N, V) at the answer positions, and their targets (N,)."""
     hidden = prompted_hidden(model, prompts, batch["input_ids"], batch["attention_mask"])
-    rows, pos, targets = answer_positions(batch["labels"], prompts.shape[1])
+    rows, pos, targets = answer_positions(batch["labels"], 0 if prompts is None else prompts.shape[1])
     h = hidden[rows, pos]                                                 # (N, d)
     logits = model.get_output_embeddings()(h)                             # (N, V)
     return h, logits, targets

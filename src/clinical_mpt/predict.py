@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from tqdm.auto import tqdm
+from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import TaskData, encode_input
 from clinical_mpt.generate import greedy_generate
@@ -21,7 +21,7 @@ def predict_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_si
     order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
     texts: list[str | None] = [None] * len(inputs)
     batches = range(0, len(order), batch_size)
-    for start in tqdm(batches, desc=desc or f"predict {task.name}", unit="batch", leave=False):
+    for start in progress(batches, desc=desc or f"predict {task.name}", unit="batch", leave=False):
         idx = order[start:start + batch_size]
         prompts = None if prompt is None else prompt.unsqueeze(0).expand(len(idx), -1, -1)
         out = greedy_generate(backbone.model, prompts, [inputs[i] for i in idx], ttype.max_new_tokens,

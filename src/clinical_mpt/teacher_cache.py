@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
+from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import collate
 from clinical_mpt.losses import teacher_topk
@@ -32,7 +32,7 @@ def compute_teacher_outputs(model, prompt: torch.Tensor, encoded: list, pad_id: 
     """prompt (L, d); encoded [(input_ids, target_ids)] -> one TeacherOutputs per example, in order."""
     outputs = []
     vocab = model.get_output_embeddings().weight.shape[0]
-    for start in tqdm(range(0, len(encoded), batch_size), desc=f"cache {desc}", unit="batch", leave=False):
+    for start in progress(range(0, len(encoded), batch_size), desc=f"cache {desc}", unit="batch", leave=False):
         rows = encoded[start:start + batch_size]
         prompts = prompt.unsqueeze(0).expand(len(rows), -1, -1)
         hidden, logits, _ = answer_hidden_and_logits(model, prompts, collate(rows, pad_id))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from tqdm.auto import tqdm
+from clinical_mpt.progress import progress
 
 from clinical_mpt.config import TrainConfig
 
@@ -32,8 +32,10 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.warmup_steps, cfg.steps))
     rows, start = [], time.time()
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "a", encoding="utf-8") if log_path else None
-    bar = tqdm(range(cfg.steps), desc=desc, unit="step", dynamic_ncols=True)
+    bar = progress(range(cfg.steps), desc=desc, unit="step")
     try:
         for step in bar:
             loss, extra = loss_fn(step)

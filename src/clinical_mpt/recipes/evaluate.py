@@ -1,60 +1,135 @@
-"""Evaluate adapted target prompts: generate answers, parse them, score them, write results.json.
+"""Train every method of the config on every target task, generate, score, write results.json.
+
+Methods (mpt, mpt-full-prompt, pt, lora, full, zero-shot) share the splits, templates, generation
+settings and metrics. Settings come from `protocol`: full data and/or k-shot for each k and seed.
+MPT prompts live in DIR/adapt/<setting>/<task> (made here if `adapt` has not made them), PT prompts
+in DIR/targets/pt/<setting>/<task>; a (method, setting, task) already scored with the same config is
+not redone.
 
     clinical-mpt evaluate CONFIG [--out DIR]
-      -> DIR/eval/<method>/<task>/{predictions.jsonl, metrics.json}, DIR/results.json
+      -> DIR/eval/<method>/<setting>/<task>/{predictions.jsonl, metrics.json}, DIR/results.json
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import statistics
 import time
 from pathlib import Path
 
 from clinical_mpt.recipes import common
 
-HELP = "generate answers for target tasks and score them"
+HELP = "train every configured method on the target tasks (full data, k-shot), generate, score"
 
 
 def configure(parser) -> None:
     common.configure(parser)
 
 
-def method_name(variant: str) -> str:
-    return "mpt" if variant == "full" else f"mpt@{variant}"
+def settings(protocol) -> list[tuple[str, int | None, int]]:
+    """[(setting name, shots or None, seed)] from the protocol config."""
+    from clinical_mpt.recipes.adapt import setting_name
+
+    out = [("full", None, protocol.seeds[0])] if protocol.full_data else []
+    for k in protocol.shots:
+        for seed in ([protocol.seeds[0]] if k == 0 else protocol.seeds):
+            out.append((setting_name(k, seed), k, seed))
+    return out
 
 
-def evaluate_variant(cfg, backbone, out: Path, variant: str) -> dict:
-    """Score every target prompt of DIR/adapt/<variant>; return the method's results entry."""
-    import torch
+def runs_for(method: str, shots: int | None) -> bool:
+    """zero-shot is evaluated once (full setting); untrained pt/lora/full at k=0 would be meaningless."""
+    if method == "zero-shot":
+        return shots is None
+    return shots != 0 or method.startswith("mpt")
 
-    from clinical_mpt.artifacts import load_artifact
+
+def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
+    from clinical_mpt.artifacts import save_artifact
+    from clinical_mpt.methods import METHODS
+    from clinical_mpt.recipes.adapt import adapt_one, load_target_train
+
+    out = ctx.out
+    if method.startswith("mpt"):
+        meta = method == "mpt-full-prompt"
+        return adapt_one(ctx, spec, shots, seed, meta, out / "adapt" / (setting + ("-metaprompt" if meta else "")) / spec["name"])
+    task = load_target_train(ctx.cfg, ctx.backbone.tokenizer, spec, shots, seed)
+    if method == "zero-shot":
+        task.encoded = []
+    log_dir = out / "targets" / method / setting
+    log_dir.mkdir(parents=True, exist_ok=True)
+    fitted = METHODS[method](ctx, task, seed, log_dir / "log.jsonl")
+    if fitted.tensors:
+        save_artifact(log_dir / spec["name"], fitted.tensors,
+                      {"kind": "target", "method": method, "task": spec["name"], "type": spec["type"],
+                       "instruction": spec.get("instruction"), "prompt_length": ctx.cfg.prompt.length,
+                       "shots": shots, "seed": seed, "train_examples": len(task.examples),
+                       "trainable_parameters": fitted.trainable_parameters}, ctx.backbone.fingerprint)
+    return fitted
+
+
+def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, force: bool) -> dict:
+    """Train + predict + score one (method, setting, task); cached in metrics.json by config key."""
     from clinical_mpt.data.jsonl import write_json, write_jsonl
-    from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+    from clinical_mpt.data.suite import load_split
     from clinical_mpt.predict import predict_task
 
-    meta, _ = load_artifact(out / "distill", backbone.fingerprint)
-    specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
-    tasks, trainable = {}, 0
-    for spec in specs:
-        tensors, tcfg = load_artifact(out / "adapt" / variant / spec["name"], backbone.fingerprint)
-        shared = tensors.get("shared", meta["shared"])
-        prompt = shared * torch.einsum("lr,rd->ld", tensors["u"][0], tensors["v"][0])  # P* o (U V): (L, d)
-        task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
-        preds = predict_task(backbone, prompt, task, cfg.eval.batch_size, cfg.data.max_input_tokens)
-        metrics = task.task_type.score(task.examples, preds)
-        folder = out / "eval" / method_name(variant) / spec["name"]
-        write_jsonl(folder / "predictions.jsonl", preds)
-        write_json(folder / "metrics.json", metrics)
-        primary = task.task_type.primary_metric
-        tasks[spec["name"]] = {"type": spec["type"], "metric": primary, "score": metrics[primary], "metrics": metrics}
-        trainable = max(trainable, tcfg["trainable_parameters"])
-        print(f"  {spec['name']:<28} {primary:<10} {metrics[primary]:.3f}")
-    return {
-        "trainable_parameters": trainable,
-        "trainable_fraction": trainable / backbone.num_parameters,
-        "bytes_per_task": 4 * (tcfg["task_parameters"]),
-        "tasks": tasks,
-        "average": sum(t["score"] for t in tasks.values()) / max(1, len(tasks)),
-    }
+    cfg = ctx.cfg
+    folder = ctx.out / "eval" / method / setting / spec["name"]
+    sections = ("backbone", "data", "prompt", "eval") + \
+        (("teach", "distill", "adapt") if method.startswith("mpt") else ("baselines",))
+    key = common.stage_key(cfg, sections) + f"-{method}-{setting}"
+    if not force and (folder / "metrics.json").is_file():
+        cached = json.loads((folder / "metrics.json").read_text())
+        if cached.get("key") == key:
+            return cached
+    start = time.time()
+    fitted = fit_method(ctx, method, spec, setting, shots, seed)
+    task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
+    runner = dataclasses.replace(ctx.backbone, model=fitted.model)
+    preds = predict_task(runner, fitted.prompt, task, cfg.eval.batch_size, cfg.data.max_input_tokens,
+                         desc=f"{method} {setting} {spec['name']}")
+    metrics = task.task_type.score(task.examples, preds)
+    primary = task.task_type.primary_metric
+    record = {"key": key, "method": method, "setting": setting, "task": spec["name"], "type": spec["type"],
+              "metric": primary, "score": metrics[primary], "metrics": metrics,
+              "trainable_parameters": fitted.trainable_parameters, "bytes_per_task": fitted.bytes_per_task,
+              "seconds": round(time.time() - start, 1)}
+    write_jsonl(folder / "predictions.jsonl", preds)
+    write_json(folder / "metrics.json", record)
+    print(f"  {method:<16} {setting:<10} {spec['name']:<26} {primary:<9} {metrics[primary]:.3f}", flush=True)
+    return record
+
+
+def aggregate(records: list[dict], backbone_params: int) -> dict:
+    """Per method: parameter accounting, full-data scores per task + average, k-shot mean/std."""
+    methods: dict = {}
+    for r in records:
+        m = methods.setdefault(r["method"], {"trainable_parameters": 0, "bytes_per_task": 0, "tasks": {},
+                                             "average": None, "shots": {}})
+        m["trainable_parameters"] = max(m["trainable_parameters"], r["trainable_parameters"])
+        m["bytes_per_task"] = max(m["bytes_per_task"], r["bytes_per_task"])
+        entry = {"type": r["type"], "metric": r["metric"], "score": r["score"], "metrics": r["metrics"]}
+        if r["setting"] == "full":
+            m["tasks"][r["task"]] = entry
+        else:
+            k = r["setting"][1:].split("-")[0]
+            m["shots"].setdefault(k, {"tasks": {}})["tasks"].setdefault(
+                r["task"], {"type": r["type"], "metric": r["metric"], "scores": []})["scores"].append(r["score"])
+    for m in methods.values():
+        m["trainable_fraction"] = m["trainable_parameters"] / backbone_params
+        if m["tasks"]:
+            m["average"] = statistics.fmean(t["score"] for t in m["tasks"].values())
+        for shot in m["shots"].values():
+            for t in shot["tasks"].values():
+                t["score"] = statistics.fmean(t["scores"])
+                t["std"] = statistics.pstdev(t["scores"])
+            per_seed = list(zip(*[t["scores"] for t in shot["tasks"].values()]))  # averages per seed
+            seed_avgs = [statistics.fmean(s) for s in per_seed]
+            shot["average"] = statistics.fmean(seed_avgs)
+            shot["std"] = statistics.pstdev(seed_avgs)
+    return methods
 
 
 def write_results(cfg, backbone, out: Path, methods: dict, seconds: float) -> dict:
@@ -71,26 +146,38 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float) -> di
 def print_table(results: dict) -> None:
     methods = results["methods"]
     tasks = sorted({t for m in methods.values() for t in m["tasks"]})
-    print(f"\n{'method':<22}{'trainable %':>12}  " + "  ".join(f"{t[:14]:>14}" for t in tasks) + f"{'average':>10}")
+    print(f"\n{'method':<17}{'trainable %':>12} " + " ".join(f"{t[:12]:>12}" for t in tasks) + f"{'average':>9}")
     for name, m in methods.items():
-        cells = "  ".join(f"{m['tasks'][t]['score']:>14.3f}" if t in m["tasks"] else f"{'-':>14}" for t in tasks)
-        print(f"{name:<22}{100 * m['trainable_fraction']:>11.4f}%  {cells}{m['average']:>10.3f}")
+        cells = " ".join(f"{m['tasks'][t]['score']:>12.3f}" if t in m["tasks"] else f"{'-':>12}" for t in tasks)
+        avg = f"{m['average']:>9.3f}" if m["average"] is not None else f"{'-':>9}"
+        print(f"{name:<17}{100 * m['trainable_fraction']:>11.4f}% {cells}{avg}")
+        for k, shot in sorted(m["shots"].items(), key=lambda kv: int(kv[0])):
+            print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f} +- {shot['std']:.3f}")
 
 
-def run_evaluate(cfg, backbone, out: Path, started: float | None = None) -> dict:
-    from clinical_mpt.recipes.adapt import variant_name
+def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None) -> dict:
+    from clinical_mpt.data.suite import load_suite, select_tasks
+    from clinical_mpt.methods import NEEDS_META_PROMPT
+    from clinical_mpt.recipes.adapt import method_context
 
-    variant = variant_name(cfg.adapt)
-    print(f"evaluate {variant} on the {cfg.eval.split} split")
-    methods = {method_name(variant): evaluate_variant(cfg, backbone, out, variant)}
-    results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()))
+    ctx = method_context(cfg, backbone, out, need_meta=bool(NEEDS_META_PROMPT & set(cfg.methods)))
+    specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
+    records = []
+    for method in cfg.methods:
+        for setting, shots, seed in settings(cfg.protocol):
+            if runs_for(method, shots):
+                for i, spec in enumerate(specs):
+                    records.append(evaluate_one(ctx, method, spec, setting, shots, seed + i, force))
+    results = write_results(cfg, backbone, out, aggregate(records, backbone.num_parameters),
+                            time.time() - (started or time.time()))
     print_table(results)
     return results
 
 
 def main(args) -> int:
+    started = time.time()
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
-    run_evaluate(cfg, common.load_backbone_for(cfg), out)
+    run_evaluate(cfg, common.load_backbone_for(cfg), out, args.force, started)
     print(f"\nwrote {out / 'results.json'}")
     return 0

@@ -20,6 +20,7 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    from clinical_mpt.methods import NEEDS_META_PROMPT
     from clinical_mpt.recipes.adapt import run_adapt
     from clinical_mpt.recipes.distill import run_distill
     from clinical_mpt.recipes.evaluate import run_evaluate
@@ -29,9 +30,10 @@ def main(args) -> int:
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
-    run_teach(cfg, backbone, out, args.force)
-    run_distill(cfg, backbone, out, args.force)
-    run_adapt(cfg, backbone, out, args.force)
-    run_evaluate(cfg, backbone, out, started)
+    if NEEDS_META_PROMPT & set(cfg.methods):
+        run_teach(cfg, backbone, out, args.force)
+        run_distill(cfg, backbone, out, args.force)
+        run_adapt(cfg, backbone, out, args.force)
+    run_evaluate(cfg, backbone, out, args.force, started)
     print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")
     return 0

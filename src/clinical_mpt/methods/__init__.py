@@ -1,0 +1,17 @@
+"""Target-task methods, all trained and evaluated in the same harness (splits, templates, generation,
+metrics). Each is one `fit(ctx, task, seed, log_path) -> Fitted` function, registered here."""
+
+from clinical_mpt.methods import full, lora, mpt, prompt_tuning, zero_shot
+from clinical_mpt.methods.base import Fitted, MethodContext
+
+METHODS = {
+    "mpt": mpt.fit,                       # u, v only (r(L + d) parameters per task)
+    "mpt-full-prompt": mpt.fit_full_prompt,  # P*, u, v
+    "pt": prompt_tuning.fit,              # a fresh L x d prompt per task
+    "lora": lora.fit,                     # peft LoRA on the attention projections
+    "full": full.fit,                     # every backbone weight
+    "zero-shot": zero_shot.fit,           # nothing trained
+}
+NEEDS_META_PROMPT = {"mpt", "mpt-full-prompt"}
+
+__all__ = ["METHODS", "NEEDS_META_PROMPT", "Fitted", "MethodContext"]

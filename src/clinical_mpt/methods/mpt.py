@@ -1,0 +1,47 @@
+"""`mpt` (train u, v only) and `mpt-full-prompt` (train P*, u, v): target adaptation of the meta-prompt.
+
+u, v start from the mean of the distilled source factors (or one named source task's, `adapt.init_from`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.prompts import MPTPrompt
+
+
+def init_factors(meta: dict, tasks: list[str], init_from: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Initial (u (1, L, r), v (1, r, d)) from the distilled source factors."""
+    if init_from == "mean":
+        return meta["u"].mean(0, keepdim=True), meta["v"].mean(0, keepdim=True)
+    if init_from not in tasks:
+        raise ConfigError(f"adapt.init_from: {init_from!r} is neither 'mean' nor a source task ({', '.join(tasks)})")
+    k = tasks.index(init_from)
+    return meta["u"][k:k + 1], meta["v"][k:k + 1]
+
+
+def target_prompt(meta: dict, tasks: list[str], init_from: str, train_meta_prompt: bool) -> MPTPrompt:
+    mpt = MPTPrompt(meta["shared"], 1, meta["u"].shape[-1])
+    u, v = init_factors(meta, tasks, init_from)
+    with torch.no_grad():
+        mpt.u.copy_(u)
+        mpt.v.copy_(v)
+    mpt.shared.requires_grad_(train_meta_prompt)
+    return mpt
+
+
+def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool = False) -> Fitted:
+    mpt = target_prompt(ctx.meta, ctx.meta_tasks, ctx.cfg.adapt.init_from, train_meta_prompt)
+    params = [p for p in mpt.parameters() if p.requires_grad]
+    if task.encoded:
+        fit_supervised(ctx.backbone.model, mpt, params, task, ctx.cfg.adapt.train, seed,
+                       ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path)
+    tensors = {"u": mpt.u, "v": mpt.v} | ({"shared": mpt.shared} if train_meta_prompt else {})
+    n = sum(t.numel() for t in tensors.values())
+    return Fitted(ctx.backbone.model, mpt.task_prompt(0).detach(), n if task.encoded else 0, 4 * n, tensors)
+
+
+def fit_full_prompt(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
+    return fit(ctx, task, seed, log_path, train_meta_prompt=True)
