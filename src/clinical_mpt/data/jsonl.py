@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from clinical_mpt.errors import DataError
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(text: str, where: str, *, whole_file: bool = False):
+    """`json.loads(text)`, with every failure turned into a DataError naming `where`
+    (`where:line` for a syntax error if `whole_file`, i.e. `text` is a whole multi-line file).
+
+    Besides syntax errors this catches integers too long to convert, nesting too deep to parse,
+    and `\\ud800`-style escapes that decode to lone surrogates (which cannot be written as UTF-8).
+    """
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        where = f"{where}:{e.lineno}" if whole_file else where
+        raise DataError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:
+        raise DataError(f"{where}: invalid JSON ({type(e).__name__}: {str(e)[:80]})") from None
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataError(f"{where}: a \\u escape encodes a lone surrogate (not valid text)") from None
+    return obj
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -29,10 +54,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
                 raise DataError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
+            obj = parse_json(line, f"{path}:{lineno}")
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             rows.append(obj)

@@ -1,0 +1,45 @@
+"""MedNLI (and any NLI set in its JSONL form): one premise/hypothesis pair per line.
+
+    {"pairID": "...", "sentence1": "premise", "sentence2": "hypothesis", "gold_label": "entailment"}
+
+Other fields (parses, annotator labels) are ignored. `gold_label` must be entailment, neutral or
+contradiction; `-` (no annotator consensus) or an empty label is an error unless `skip_unlabeled`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clinical_mpt.data.canonical import NLI_LABELS
+from clinical_mpt.data.loaders.common import claim_id, get_id, log, need_str, read_json_lines
+from clinical_mpt.errors import DataError
+
+UNLABELED = ("-", "")
+
+
+def load_mednli(path: Path, skip_unlabeled: bool = False) -> list[dict]:
+    """Canonical `nli` examples: {id: pairID, type, premise, hypothesis, label}."""
+    path = Path(path)
+    examples, seen, skipped = [], set(), 0
+    for lineno, obj in read_json_lines(path):
+        where = f"{path}:{lineno}"
+        label = obj.get("gold_label")
+        if skip_unlabeled and label in UNLABELED:
+            skipped += 1
+            continue
+        if label not in NLI_LABELS:
+            hint = " (use --skip-unlabeled to drop unlabelled pairs)" if label in UNLABELED else ""
+            raise DataError(f"{where}: unknown gold_label {label!r}; expected one of "
+                            f"{', '.join(NLI_LABELS)}{hint}")
+        examples.append({
+            "id": claim_id(get_id(obj, "pairID", where), seen, where),
+            "type": "nli",
+            "premise": need_str(obj, "sentence1", where),
+            "hypothesis": need_str(obj, "sentence2", where),
+            "label": label,
+        })
+    if not examples:
+        raise DataError(f"{path}: no labelled pairs ({skipped} unlabelled skipped)")
+    if skipped:
+        log.warning(f"{path}: skipped {skipped} unlabelled pair(s)")
+    return examples
