@@ -4,8 +4,13 @@ Training layout (right padding, so no pad sits between prompt and text):
 
     [ prompt_0 .. prompt_{L-1} | x_0 .. x_{n-1} | pad .. pad ]
 
-The hidden state at position L+t-1 predicts token x_t; the LM head is applied only at answer
-positions (labels != -100), which skips most of the vocabulary projection.
+Shared prompt states: in a causal model the hidden states (and keys/values) of the prompt positions
+depend on the prompt alone. Rows of a batch that share a task therefore share them exactly, so we run
+the m distinct prompts once, (m, L), broadcast their key/value cache to the B rows, and run only the
+text, (B, T), on top: m*L + B*T positions instead of B*(L+T). Gradients flow back through the cache.
+
+The hidden state of text position t-1 predicts x_t; the LM head is applied only at answer positions
+(labels != -100), which skips most of the vocabulary projection.
 """
 
 from __future__ import annotations
@@ -18,34 +23,65 @@ def decoder(model):
     return model.get_decoder() if hasattr(model, "get_decoder") else getattr(model, model.base_model_prefix)
 
 
-def prompted_embeds(model, prompts: torch.Tensor | None, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-    """prompts (B, L, d) fp32 or None, input_ids/attention_mask (B, T) -> inputs_embeds (B, L+T, d), mask."""
+def unique_prompts(prompt_fn, task_ids: torch.Tensor):
+    """-> (prompts (m, L, d) of the m distinct tasks, rows (B,) index of each row's prompt)."""
+    tasks, rows = torch.unique(task_ids, return_inverse=True)
+    return prompt_fn(tasks), rows
+
+
+def prompt_cache(model, prompts: torch.Tensor, rows: torch.Tensor):
+    """Key/value cache of the m prompts (m, L, d), gathered to the B rows (B,); keeps the autograd graph."""
+    from transformers import DynamicCache
+
+    from clinical_mpt.generate import cache_kwarg
+
+    cache = DynamicCache(config=model.config)
+    embeds = prompts.to(model.get_input_embeddings().weight.dtype)
+    decoder(model)(inputs_embeds=embeds, use_cache=True, **{cache_kwarg(decoder(model)): cache})
+    cache.batch_select_indices(rows)
+    return cache
+
+
+def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor) -> torch.Tensor:
+    """Final hidden states of the text positions (B, T, d), each row prefixed by prompts[rows[i]]."""
+    if prompts is None:  # LoRA / full fine-tuning / zero-shot: the bare model
+        return decoder(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+    from clinical_mpt.generate import cache_kwarg
+
+    B, T = input_ids.shape
+    L = prompts.shape[1]
+    cache = prompt_cache(model, prompts, rows)
+    mask = torch.cat([attention_mask.new_ones(B, L), attention_mask], dim=1)     # (B, L+T)
+    positions = torch.arange(L, L + T).unsqueeze(0).expand(B, -1)                 # (B, T)
+    out = decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                         **{cache_kwarg(decoder(model)): cache})
+    return out.last_hidden_state
+
+
+def prompted_embeds(model, prompts: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+    """prompts (B, L, d), input_ids/attention_mask (B, T) -> inputs_embeds (B, L+T, d), mask (B, L+T).
+    The plain concatenated layout (used by reference checks and benchmarks)."""
     embeds = model.get_input_embeddings()(input_ids)                     # (B, T, d) backbone dtype
-    if prompts is None:                                                  # LoRA / full fine-tuning baselines
-        return embeds, attention_mask
     embeds = torch.cat([prompts.to(embeds.dtype), embeds], dim=1)        # (B, L+T, d)
     prompt_mask = attention_mask.new_ones(prompts.shape[0], prompts.shape[1])
     return embeds, torch.cat([prompt_mask, attention_mask], dim=1)
 
 
-def prompted_hidden(model, prompts: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-    """Final hidden states (B, L+T, d) of the frozen model run on [prompt | input]."""
-    embeds, mask = prompted_embeds(model, prompts, input_ids, attention_mask)
-    out = decoder(model)(inputs_embeds=embeds, attention_mask=mask, use_cache=False)
-    return out.last_hidden_state
-
-
-def answer_positions(labels: torch.Tensor, prompt_length: int):
-    """labels (B, T) with -100 off-answer -> (row idx (N,), hidden position idx (N,), targets (N,))."""
+def answer_positions(labels: torch.Tensor):
+    """labels (B, T) with -100 off-answer -> (row idx (N,), text position idx (N,), targets (N,))."""
     shifted = labels[:, 1:]                                               # (B, T-1): token t predicted at t-1
     rows, cols = (shifted != -100).nonzero(as_tuple=True)
-    return rows, cols + prompt_length, shifted[rows, cols]
+    return rows, cols, shifted[rows, cols]
 
 
-def answer_hidden_and_logits(model, prompts, batch: dict):
-    """Hidden states (N, d) and logits (N, V) at the answer positions, and their targets (N,)."""
-    hidden = prompted_hidden(model, prompts, batch["input_ids"], batch["attention_mask"])
-    rows, pos, targets = answer_positions(batch["labels"], 0 if prompts is None else prompts.shape[1])
-    h = hidden[rows, pos]                                                 # (N, d)
-    logits = model.get_output_embeddings()(h)                             # (N, V)
-    return h, logits, targets
+def answer_hidden_and_logits(model, prompt_fn, task_ids: torch.Tensor, batch: dict):
+    """Hidden states (N, d) and logits (N, V) at the answer positions, and their targets (N,).
+
+    prompt_fn(task ids (m,)) -> prompts (m, L, d), or None for methods without a prompt.
+    """
+    prompts, rows = unique_prompts(prompt_fn, task_ids) if prompt_fn is not None else (None, None)
+    hidden = text_hidden(model, prompts, rows, batch["input_ids"], batch["attention_mask"])  # (B, T, d)
+    r, pos, targets = answer_positions(batch["labels"])
+    h = hidden[r, pos]                                                    # (N, d)
+    return h, model.get_output_embeddings()(h), targets

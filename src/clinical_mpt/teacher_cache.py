@@ -34,8 +34,9 @@ def compute_teacher_outputs(model, prompt: torch.Tensor, encoded: list, pad_id: 
     vocab = model.get_output_embeddings().weight.shape[0]
     for start in progress(range(0, len(encoded), batch_size), desc=f"cache {desc}", unit="batch", leave=False):
         rows = encoded[start:start + batch_size]
-        prompts = prompt.unsqueeze(0).expand(len(rows), -1, -1)
-        hidden, logits, _ = answer_hidden_and_logits(model, prompts, collate(rows, pad_id))
+        task_ids = torch.zeros(len(rows), dtype=torch.long)      # every row uses the one teacher prompt
+        hidden, logits, _ = answer_hidden_and_logits(model, lambda ids: prompt.unsqueeze(0), task_ids,
+                                                     collate(rows, pad_id))
         logp, ids = teacher_topk(logits, temperature, topk if topk > 0 else vocab)
         counts = [len(target) for _, target in rows]  # answer positions per row, row-major order
         for lp, ix, h in zip(logp.split(counts), ids.split(counts), hidden.split(counts)):

@@ -37,13 +37,13 @@ class MethodContext:
 
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None) -> list[dict]:
-    """LM loss on the target tokens of `task`; `prompt_fn(task_ids) -> (B, L, d)` or None."""
+    """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None."""
     sampler = MixtureSampler([task], [1.0], seed)
     batch_size = min(train_cfg.batch_size, len(task.encoded))
 
     def loss_fn(step):
         rows, task_ids = sampler.sample(batch_size)
-        _, logits, targets = answer_hidden_and_logits(model, prompt_fn(task_ids), collate(rows, pad_id))
+        _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
         return lm_loss(logits, targets), {}
 
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path)

@@ -19,7 +19,7 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
         model.train()
         with torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=dtype,
                             enabled=dtype != torch.float32):
-            fit_supervised(model, lambda ids: None, params, task, ctx.cfg.baselines.full, seed,
+            fit_supervised(model, None, params, task, ctx.cfg.baselines.full, seed,
                            ctx.backbone.tokenizer.pad_token_id, f"full {task.name}", log_path)
     model.eval()
     model.requires_grad_(False)

@@ -25,7 +25,7 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     model = peft_model.get_base_model()  # LoRA layers are injected in place; call the causal LM directly
     if task.encoded:
         model.train()
-        fit_supervised(model, lambda ids: None, params, task, s.train, seed, ctx.backbone.tokenizer.pad_token_id,
+        fit_supervised(model, None, params, task, s.train, seed, ctx.backbone.tokenizer.pad_token_id,
                        f"lora {task.name}", log_path)
     model.eval()
     n = sum(p.numel() for p in params)

@@ -31,7 +31,7 @@ def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg):
     from clinical_mpt.modeling import answer_hidden_and_logits
     from clinical_mpt.teacher_cache import gather
 
-    hidden, logits, targets = answer_hidden_and_logits(backbone.model, mpt(task_ids), batch)
+    hidden, logits, targets = answer_hidden_and_logits(backbone.model, mpt, task_ids, batch)
     lm = lm_loss(logits, targets)
     parts = {"lm": lm.detach()}
     total = lm

@@ -21,23 +21,14 @@ def configure(parser) -> None:
 
 def train_teacher(backbone, task, cfg, seed: int, log_path: Path):
     """Train one SoftPrompt on `task` (encoded TaskData); return it."""
-    from clinical_mpt.batching import MixtureSampler, collate
-    from clinical_mpt.losses import lm_loss
-    from clinical_mpt.modeling import answer_hidden_and_logits
+    from clinical_mpt.methods.base import fit_supervised
     from clinical_mpt.prompts import SoftPrompt, init_prompt
 
     gen = torch.Generator().manual_seed(seed)
     prompt = SoftPrompt(init_prompt(backbone.model.get_input_embeddings().weight, cfg.prompt.length,
                                     cfg.prompt.init, backbone.tokenizer, cfg.prompt.init_text, gen))
-    sampler = MixtureSampler([task], [1.0], seed)
-    pad = backbone.tokenizer.pad_token_id
-
-    def loss_fn(step):
-        rows, task_ids = sampler.sample(cfg.teach.batch_size)
-        _, logits, targets = answer_hidden_and_logits(backbone.model, prompt(task_ids), collate(rows, pad))
-        return lm_loss(logits, targets), {}
-
-    common.train([prompt.weight], loss_fn, cfg.teach, desc=f"teach {task.name}", log_path=log_path)
+    fit_supervised(backbone.model, prompt, [prompt.weight], task, cfg.teach, seed,
+                   backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path)
     return prompt
 
 
