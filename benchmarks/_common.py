@@ -1,0 +1,53 @@
+"""Shared helpers of the benchmarks: a synthetic batch, a timer that reports medians, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--backbone", default="default", help="default | tiny-random-llama | a local path")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--repeats", type=int, default=5, help="timed iterations (median reported)")
+    p.add_argument("--warmup", type=int, default=2)
+    return p
+
+
+def make_batch(vocab: int, batch: int, length: int, answer: int = 16, seed: int = 0) -> dict:
+    """Random token ids (B, T); the last `answer` tokens of each row are the target."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(10, min(vocab, 20000), (batch, length), generator=g)
+    labels = torch.full_like(ids, -100)
+    labels[:, -answer:] = ids[:, -answer:]
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+
+
+def median_seconds(fn, repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def emit(result: dict) -> None:
+    print(json.dumps(result, indent=2))
+
+
+def machine() -> dict:
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

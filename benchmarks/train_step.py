@@ -1,0 +1,119 @@
+"""Training-step cost of the three stages, against one forward pass and against peft.
+
+Prints one JSON object. Same batch for every side (8 rows of one task, prompt length 100, 128 input
+tokens of which the last 16 are the answer), default backbone in its default dtype, medians of timed
+iterations after warm-up, all measured side by side in one process.
+
+    python benchmarks/train_step.py [--backbone default] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from _common import emit, machine, make_batch, median_seconds, parser
+
+from clinical_mpt.backbone import load_backbone
+from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss, teacher_topk
+from clinical_mpt.modeling import answer_hidden_and_logits
+from clinical_mpt.prompts import MPTPrompt, SoftPrompt, init_prompt
+
+
+def flop_ratio(step_fn, forward_fn) -> dict:
+    """Backward FLOPs / forward FLOPs of a step (FlopCounterMode): ~1 when no weight gradient is computed."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fwd:
+        loss = forward_fn()
+    forward_flops = fwd.get_total_flops()
+    with FlopCounterMode(display=False) as bwd:
+        loss.backward()
+    return {"forward_flops": forward_flops, "backward_flops": bwd.get_total_flops(),
+            "backward_over_forward": bwd.get_total_flops() / forward_flops}
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--prompt-length", type=int, default=100)
+    p.add_argument("--input-length", type=int, default=128)
+    args = p.parse_args()
+    bb = load_backbone(args.backbone, args.dtype)
+    model, L = bb.model, args.prompt_length
+    batch = make_batch(bb.fingerprint.vocab_size, args.batch, args.input_length)
+    emb = model.get_input_embeddings().weight
+    prompt = SoftPrompt(init_prompt(emb, L, "vocab"))
+    mpt = MPTPrompt(prompt.weight.detach(), 4)
+    one_task = torch.zeros(args.batch, dtype=torch.long)
+    with torch.no_grad():
+        _, t_logits, _ = answer_hidden_and_logits(model, prompt, one_task, batch)
+        t_hidden, _, _ = answer_hidden_and_logits(model, prompt, one_task, batch)
+        t_logp, t_ids = teacher_topk(t_logits, 2.0, 64)
+
+    def pt_loss():
+        _, logits, targets = answer_hidden_and_logits(model, prompt, one_task, batch)
+        return lm_loss(logits, targets)
+
+    def distill_loss():
+        hidden, logits, targets = answer_hidden_and_logits(model, mpt, one_task, batch)
+        return lm_loss(logits, targets) + kl_topk(t_logp, t_ids, logits, 2.0) + hidden_mse(hidden, t_hidden)
+
+    def adapt_loss():  # u, v only: P* frozen
+        return pt_loss_mpt()
+
+    adapt_prompt = MPTPrompt(prompt.weight.detach(), 1)
+    adapt_prompt.shared.requires_grad_(False)
+
+    def pt_loss_mpt():
+        _, logits, targets = answer_hidden_and_logits(model, adapt_prompt, one_task, batch)
+        return lm_loss(logits, targets)
+
+    def step(loss_fn, params):
+        def run():
+            loss = loss_fn()
+            loss.backward()
+            for q in params:
+                q.grad = None
+        return run
+
+    def forward():
+        with torch.no_grad():
+            pt_loss()
+
+    # peft PromptTuning on a private copy of the same frozen model, same batch and init
+    from peft import PromptTuningConfig, get_peft_model
+
+    peft_model = get_peft_model(copy.deepcopy(model), PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=L))
+    with torch.no_grad():
+        peft_model.prompt_encoder["default"].embedding.weight.copy_(prompt.weight)
+    peft_params = [q for q in peft_model.parameters() if q.requires_grad]
+
+    def peft_step():
+        out = peft_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+        out.loss.backward()
+        for q in peft_params:
+            q.grad = None
+
+    r, w = args.repeats, args.warmup
+    t_forward = median_seconds(forward, r, w)
+    t_pt = median_seconds(step(pt_loss, [prompt.weight]), r, w)
+    t_distill = median_seconds(step(distill_loss, list(mpt.parameters())), r, w)
+    t_adapt = median_seconds(step(adapt_loss, [adapt_prompt.u, adapt_prompt.v]), r, w)
+    t_peft = median_seconds(peft_step, r, w)
+    flops = {"pt": flop_ratio(None, pt_loss), "distill": flop_ratio(None, distill_loss),
+             "adapt": flop_ratio(None, adapt_loss)}
+    emit({
+        "benchmark": "train_step", "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1],
+        "batch": args.batch, "prompt_length": L, "input_length": args.input_length, "machine": machine(),
+        "seconds": {"forward": t_forward, "pt_step": t_pt, "distill_step": t_distill, "adapt_step": t_adapt,
+                    "peft_pt_step": t_peft},
+        "step_over_forward": {"pt": t_pt / t_forward, "distill": t_distill / t_forward, "adapt": t_adapt / t_forward},
+        "ours_over_peft": t_pt / t_peft,
+        "distill_over_pt": t_distill / t_pt,
+        "flops": flops,
+    })
+
+
+if __name__ == "__main__":
+    main()
