@@ -1,0 +1,93 @@
+"""Build the synthetic suite (pure) and write it to disk.
+
+Layout written by `generate_suite(DIR)`:
+    DIR/suite.json                          the task table (see `suite_dict`)
+    DIR/<role>/<task>/{train,dev,test}.jsonl canonical examples, ids `<task>-<split>-<nnnn>`
+
+Determinism: each task draws from its own `random.Random(seed * 1_000_003 + crc32(task name))`;
+nothing uses the global RNG, `hash()` or set order, so the same seed gives byte-identical files.
+Within a task, examples are unique by input (no text appears twice, in particular not in two splits).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from pathlib import Path
+
+from clinical_mpt.data.canonical import validate_example
+from clinical_mpt.data.jsonl import write_json, write_jsonl
+from clinical_mpt.data.synth.styles import STYLES
+from clinical_mpt.data.synth.tasks import TASKS, TaskSpec
+
+SPLITS = ("train", "dev", "test")
+MAX_TRIES_PER_EXAMPLE = 50
+
+DESCRIPTION = (
+    "SYNTHETIC clinical benchmark: 21 source and 10 target tasks over NER, RE, extractive QA, multiple-choice QA, "
+    "NLI and summarization, written from curated vocabularies in simulated institution styles. Labels are correct "
+    "by construction. It contains no patient data and says nothing about clinical validity or real-world accuracy."
+)
+
+# the fields that make up an example's input, by type (used to keep inputs unique)
+INPUT_FIELDS = {"ner": ("text",), "re": ("text",), "qa": ("context", "question"), "mcqa": ("context", "question", "options"),
+                "nli": ("premise", "hypothesis"), "summarization": ("text",)}
+
+
+def task_rng(seed: int, name: str) -> random.Random:
+    """The task's own generator: stable across processes (crc32, not the salted `hash()`)."""
+    return random.Random(seed * 1_000_003 + zlib.crc32(name.encode("utf-8")))
+
+
+def input_key(ex: dict) -> str:
+    return json.dumps([ex.get(f) for f in INPUT_FIELDS[ex["type"]]], sort_keys=True, ensure_ascii=False)
+
+
+def generate_task(spec: TaskSpec, seed: int) -> dict[str, list[dict]]:
+    """{split: [example, ...]} for one task; every example validated, inputs unique across splits."""
+    rng, style = task_rng(seed, spec.name), STYLES[spec.style]
+    seen: set[str] = set()
+    out: dict[str, list[dict]] = {}
+    for split in SPLITS:
+        rows: list[dict] = []
+        tries = 0
+        while len(rows) < spec.sizes[split]:
+            tries += 1
+            if tries > MAX_TRIES_PER_EXAMPLE * spec.sizes[split]:
+                raise RuntimeError(f"{spec.name}: could not draw {spec.sizes[split]} distinct {split} examples")
+            ex = {"id": f"{spec.name}-{split}-{len(rows):04d}", "type": spec.type, "task": spec.name,
+                  **spec.make(rng, style)}
+            key = input_key(ex)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(validate_example(ex, ex["id"], spec.type))
+        out[split] = rows
+    return out
+
+
+def suite_dict(seed: int) -> dict:
+    """The content of suite.json (the keys the training code reads)."""
+    return {
+        "name": "clinical-synth", "version": 1, "seed": seed, "synthetic": True, "description": DESCRIPTION,
+        "styles": {s.name: s.description for s in STYLES.values()},
+        "tasks": [{"name": t.name, "type": t.type, "role": t.role, "style": t.style, "description": t.description,
+                   "instruction": t.instruction, "labels": list(t.labels), "sizes": dict(t.sizes)} for t in TASKS],
+    }
+
+
+def build_suite(seed: int = 0) -> tuple[dict, dict[str, dict[str, list[dict]]]]:
+    """Pure: (suite dict, {task_name: {"train": [...], "dev": [...], "test": [...]}}) without touching disk."""
+    return suite_dict(seed), {t.name: generate_task(t, seed) for t in TASKS}
+
+
+def generate_suite(out_dir: Path, seed: int = 0) -> dict:
+    """Write DIR/suite.json and DIR/<role>/<task>/{train,dev,test}.jsonl; return the suite dict."""
+    out_dir = Path(out_dir)
+    suite, data = build_suite(seed)
+    for task in suite["tasks"]:
+        for split, rows in data[task["name"]].items():
+            write_jsonl(out_dir / task["role"] / task["name"] / f"{split}.jsonl", rows)
+    write_json(out_dir / "suite.json", suite)
+    return suite
