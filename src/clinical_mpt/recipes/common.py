@@ -42,7 +42,7 @@ def load_backbone_for(cfg: RunConfig):
     from clinical_mpt.backbone import load_backbone
 
     t = time.time()
-    backbone = load_backbone(cfg.backbone.name, cfg.backbone.dtype)
+    backbone = load_backbone(cfg.backbone.name, cfg.backbone.dtype, cfg.backbone.attention)
     print(f"backbone {cfg.backbone.name}: {backbone.num_parameters:,} parameters, {backbone.dtype}, "
           f"loaded in {time.time() - t:.1f}s", flush=True)
     return backbone

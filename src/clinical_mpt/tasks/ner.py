@@ -104,7 +104,7 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 NER = TaskType(
     name="ner",
     primary_metric="f1",
-    max_new_tokens=64,
+    max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
     format_input=format_input,
     format_target=format_target,

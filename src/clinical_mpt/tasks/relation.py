@@ -86,7 +86,7 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 RE = TaskType(
     name="re",
     primary_metric="f1",
-    max_new_tokens=64,
+    max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
     format_input=format_input,
     format_target=format_target,

@@ -58,7 +58,7 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 SUMMARIZATION = TaskType(
     name="summarization",
     primary_metric="rougeL",
-    max_new_tokens=64,
+    max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
     format_input=format_input,
     format_target=format_target,
