@@ -98,6 +98,16 @@ class MixtureSampler:
             self.rng.shuffle(self.orders[k])
         return self.orders[k].pop()
 
+    def state_dict(self) -> dict:
+        """JSON-serialisable position in the data (RNG state and the rest of each epoch's order)."""
+        version, internal, gauss = self.rng.getstate()
+        return {"rng": [version, list(internal), gauss], "orders": self.orders}
+
+    def load_state_dict(self, state: dict) -> None:
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        self.orders = [list(o) for o in state["orders"]]
+
     def sample_refs(self, batch_size: int) -> list[tuple[int, int]]:
         """-> [(task index, example index)] * B, sorted by task so rows of a task sit together."""
         ks = sorted(self.rng.choices(range(len(self.tasks)), weights=self.probs, k=batch_size))

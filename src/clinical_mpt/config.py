@@ -62,6 +62,7 @@ class TrainConfig:
     weight_decay: float = _f(0.0, "AdamW weight decay")
     grad_clip: float = _f(1.0, "max gradient norm (0 = off)")
     log_every: int = _f(10, "write the loss to the log every N steps")
+    checkpoint_every: int = _f(50, "save a resumable checkpoint every N steps (0 = never)")
 
 
 @dataclass
@@ -122,7 +123,7 @@ class EvalConfig:
 @dataclass
 class RunConfig:
     name: str = _f("run", "run name (used in the default output folder)")
-    out: str = _f("", "output folder (default runs/<name>)")
+    out: str = _f("", "output folder (empty = runs/<name>)")
     seed: int = _f(0, "global seed")
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -136,14 +137,17 @@ class RunConfig:
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
 
     def __post_init__(self):
-        if not self.out:
-            self.out = f"runs/{self.name}"
         for m in self.methods:
             if m not in METHODS:
                 raise ConfigError(f"methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
         for k in self.protocol.shots:
             if not isinstance(k, int) or isinstance(k, bool) or k < 0:
                 raise ConfigError(f"protocol.shots: {k!r} must be a whole number >= 0")
+        if not self.protocol.seeds:
+            raise ConfigError("protocol.seeds: give at least one seed, e.g. [0]")
+        for s in self.protocol.seeds:
+            if not isinstance(s, int) or isinstance(s, bool):
+                raise ConfigError(f"protocol.seeds: {s!r} must be a whole number")
         if not self.protocol.full_data and not self.protocol.shots:
             raise ConfigError("protocol: nothing to evaluate; set full_data: true or give shots")
 
@@ -159,7 +163,7 @@ _CHOICES = {
 }
 _POSITIVE = {"length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
              "sampling_temperature", "log_every", "max_train_examples", "max_eval_examples"}
-_NON_NEGATIVE = {"lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
+_NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
 
 
 def _check_value(cls_name: str, name: str, value, where: str):
@@ -174,28 +178,58 @@ def _check_value(cls_name: str, name: str, value, where: str):
         raise ConfigError(f"{where}: must be >= 0, got {value}")
 
 
+@dataclass(frozen=True)
+class _Override:
+    """A command-line value: its text, and its YAML reading (string fields take the text as is)."""
+
+    text: str
+    parsed: object
+
+
 def _coerce(tp, value, where: str):
     """Check `value` against the annotation `tp` (int, float, str, bool, list, X | None)."""
     origin = typing.get_origin(tp)
+    optional = False
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
+        optional = type(None) in args
         tp = next(a for a in args if a is not type(None))
+    if isinstance(value, _Override):
+        value = value.text if tp is str and value.parsed is not None else value.parsed
+    if value is None and optional:
+        return None
+    if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp is list and isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return [yaml.safe_load(v.strip()) for v in value.split(",") if v.strip()]
     expected = {int: int, float: float, str: str, bool: bool, list: list}.get(tp)
     if expected is None or (isinstance(value, expected) and not (expected is int and isinstance(value, bool))):
         return value
     raise ConfigError(f"{where}: expected {expected.__name__}, got {type(value).__name__} ({value!r})")
 
 
-def from_dict(cls, data: dict, where: str = "config"):
-    """Build dataclass `cls` from a dict, strictly (unknown keys and wrong types are errors)."""
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def from_dict(cls, data: dict, where: str = "", base=None):
+    """Build dataclass `cls` from a dict, strictly (unknown keys and wrong types are errors).
+
+    Fields not given keep their values in `base` (default: `cls()`), so a partly given nested
+    section keeps its own defaults (e.g. `distill.train.steps` alone keeps distill's lr).
+    """
+    if isinstance(data, _Override):
+        data = data.parsed
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+    base = cls() if base is None else base
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
@@ -203,14 +237,14 @@ def from_dict(cls, data: dict, where: str = "config"):
         name = _ALIASES.get(key, key)
         if name not in names:
             known = ", ".join(sorted(_yaml_key(n) for n in names))
-            raise ConfigError(f"{where}.{key}: unknown key; known keys here: {known}")
+            raise ConfigError(f"{_join(where, key)}: unknown key; known keys here: {known}")
         tp = hints[name]
         if dataclasses.is_dataclass(tp):
-            kwargs[name] = from_dict(tp, value or {}, f"{where}.{key}")
+            kwargs[name] = from_dict(tp, value or {}, _join(where, key), getattr(base, name))
         else:
-            kwargs[name] = _coerce(tp, value, f"{where}.{key}")
-            _check_value(cls.__name__, name, kwargs[name], f"{where}.{key}")
-    return cls(**kwargs)
+            kwargs[name] = _coerce(tp, value, _join(where, key))
+            _check_value(cls.__name__, name, kwargs[name], _join(where, key))
+    return dataclasses.replace(base, **kwargs)
 
 
 def _yaml_key(name: str) -> str:
@@ -239,7 +273,11 @@ def apply_override(data: dict, override: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {override!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else ""
+    try:
+        parsed = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        parsed = raw
+    node[parts[-1]] = _Override(raw, parsed)
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
@@ -255,7 +293,12 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
             raise ConfigError(f"{path}: invalid YAML ({e})") from None
     for o in overrides:
         apply_override(data, o)
-    return from_dict(RunConfig, data, where=str(path or "config"))
+    try:
+        cfg = from_dict(RunConfig, data)
+    except ConfigError as e:
+        raise ConfigError(f"{path or 'config'}: {e}") from None
+    cfg.out = cfg.out or f"runs/{cfg.name}"
+    return cfg
 
 
 def dump_config(cfg) -> str:

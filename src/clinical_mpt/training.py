@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,6 +15,7 @@ import torch
 from clinical_mpt.progress import progress
 
 from clinical_mpt.config import TrainConfig
+from clinical_mpt.data.jsonl import atomic_write_text
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], float]:
@@ -26,28 +28,53 @@ def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], fl
     return f
 
 
+def _drop_logged_after(log_path: Path, desc: str, step: int) -> None:
+    """On resume, forget log rows of this stage written after the checkpoint (they will be redone)."""
+    if not log_path.is_file():
+        return
+    keep = [line for line in log_path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not (json.loads(line).get("stage") == desc and json.loads(line)["step"] > step)]
+    atomic_write_text(log_path, "".join(line + "\n" for line in keep))
+
+
 def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
-          cfg: TrainConfig, desc: str, log_path: Path | None = None) -> list[dict]:
-    """Run `cfg.steps` optimizer steps of `loss_fn(step) -> (loss, extra logs)`; return the log rows."""
+          cfg: TrainConfig, desc: str, log_path: Path | None = None, checkpoint_dir: Path | None = None,
+          sampler=None, resume: bool = False) -> list[dict]:
+    """Run `cfg.steps` optimizer steps of `loss_fn(step) -> (loss, extra logs)`; return the log rows.
+
+    With `checkpoint_dir`, the full training state (params, optimizer, scheduler, RNG, `sampler`'s
+    data position) is saved every `cfg.checkpoint_every` steps; `resume=True` continues from it.
+    The checkpoint folder is removed when training completes.
+    """
+    from clinical_mpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.warmup_steps, cfg.steps))
+    first = 0
+    if resume and has_checkpoint(checkpoint_dir):
+        first, sampler_state = load_checkpoint(checkpoint_dir, params, opt, sched)
+        if sampler is not None and sampler_state is not None:
+            sampler.load_state_dict(sampler_state)
+        if log_path:
+            _drop_logged_after(Path(log_path), desc, first)
+        print(f"{desc}: resumed from step {first}", flush=True)
     rows, start = [], time.time()
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "a", encoding="utf-8") if log_path else None
-    bar = progress(range(cfg.steps), desc=desc, unit="step")
+    bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps)
     try:
         for step in bar:
             loss, extra = loss_fn(step)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"{desc}: loss became {value} at step {step}; lower the learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             sched.step()
-            value = loss.item()
-            if not math.isfinite(value):
-                raise FloatingPointError(f"{desc}: loss became {value} at step {step}; lower the learning rate")
             bar.set_postfix(loss=f"{value:.4f}")
             if (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps:
                 row = {"stage": desc, "step": step + 1, "loss": round(value, 6), "lr": sched.get_last_lr()[0],
@@ -56,8 +83,14 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
                 if log:
                     log.write(json.dumps(row) + "\n")
                     log.flush()
+            if checkpoint_dir and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 \
+                    and step + 1 < cfg.steps:
+                save_checkpoint(checkpoint_dir, step + 1, params, opt, sched,
+                                sampler.state_dict() if sampler is not None else None)
     finally:
         bar.close()
         if log:
             log.close()
+    if checkpoint_dir and Path(checkpoint_dir).exists():
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return rows

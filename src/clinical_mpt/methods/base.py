@@ -33,10 +33,15 @@ class MethodContext:
     out: Path
     meta: dict | None = None             # distilled {"shared", "u", "v"} (MPT methods)
     meta_tasks: list = field(default_factory=list)
+    resume: bool = False                 # continue interrupted trainings from their checkpoints
+
+    def checkpoint_dir(self, *parts: str) -> Path:
+        return Path(self.out) / "checkpoints" / Path(*parts)
 
 
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
-                   desc: str, log_path: Path | None) -> list[dict]:
+                   desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
+                   resume: bool = False) -> list[dict]:
     """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None."""
     sampler = MixtureSampler([task], [1.0], seed)
     batch_size = min(train_cfg.batch_size, len(task.encoded))
@@ -46,4 +51,5 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
         return lm_loss(logits, targets), {}
 
-    return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path)
+    return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
+                 sampler=sampler, resume=resume)

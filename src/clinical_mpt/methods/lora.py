@@ -26,7 +26,8 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     if task.encoded:
         model.train()
         fit_supervised(model, None, params, task, s.train, seed, ctx.backbone.tokenizer.pad_token_id,
-                       f"lora {task.name}", log_path)
+                       f"lora {task.name}", log_path, ctx.checkpoint_dir("lora", log_path.parent.name, task.name),
+                       ctx.resume)
     model.eval()
     n = sum(p.numel() for p in params)
     return Fitted(model, None, n if task.encoded else 0, 4 * n)

@@ -37,7 +37,8 @@ def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool =
     params = [p for p in mpt.parameters() if p.requires_grad]
     if task.encoded:
         fit_supervised(ctx.backbone.model, mpt, params, task, ctx.cfg.adapt.train, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path)
+                       ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path,
+                       ctx.checkpoint_dir("adapt", log_path.parent.name, task.name), ctx.resume)
     tensors = {"u": mpt.u, "v": mpt.v} | ({"shared": mpt.shared} if train_meta_prompt else {})
     n = sum(t.numel() for t in tensors.values())
     return Fitted(ctx.backbone.model, mpt.task_prompt(0).detach(), n if task.encoded else 0, 4 * n, tensors)

@@ -19,7 +19,8 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     prompt = new_prompt(ctx, seed)
     if task.encoded:
         fit_supervised(ctx.backbone.model, prompt, [prompt.weight], task, ctx.cfg.baselines.pt, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"pt {task.name}", log_path)
+                       ctx.backbone.tokenizer.pad_token_id, f"pt {task.name}", log_path,
+                       ctx.checkpoint_dir("pt", log_path.parent.name, task.name), ctx.resume)
     n = prompt.weight.numel()
     return Fitted(ctx.backbone.model, prompt.weight.detach(), n if task.encoded else 0, 4 * n,
                   {"prompt": prompt.weight})

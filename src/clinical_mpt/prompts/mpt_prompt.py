@@ -19,7 +19,7 @@ class MPTPrompt(nn.Module):
         super().__init__()
         length, dim = shared.shape
         self.shared = nn.Parameter(shared.detach().float().clone())  # P*: (L, d)
-        # u, v start at ones (+ optional noise) so that every task prompt starts equal to P* / rank
+        # u = 1/r, v = 1 (+ optional noise): U V is all ones, so every task prompt starts equal to P*
         u = torch.ones(num_tasks, length, rank) + init_std * torch.randn(num_tasks, length, rank, generator=generator)
         v = torch.ones(num_tasks, rank, dim) + init_std * torch.randn(num_tasks, rank, dim, generator=generator)
         self.u = nn.Parameter(u / rank)  # (K, L, r)

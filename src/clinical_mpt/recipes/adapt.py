@@ -81,18 +81,18 @@ def adapt_one(ctx, spec: dict, shots: int | None, seed: int, train_meta_prompt: 
     return fitted
 
 
-def method_context(cfg, backbone, out: Path, need_meta: bool = True):
+def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False):
     from clinical_mpt.artifacts import load_artifact
     from clinical_mpt.methods import MethodContext
 
-    ctx = MethodContext(backbone, cfg, out)
+    ctx = MethodContext(backbone, cfg, out, resume=resume)
     if need_meta:
         ctx.meta, meta_cfg = load_artifact(out / "distill", backbone.fingerprint)
         ctx.meta_tasks = meta_cfg["tasks"]
     return ctx
 
 
-def run_adapt(cfg, backbone, out: Path, force: bool = False) -> Path:
+def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     from clinical_mpt.data.suite import load_suite, select_tasks
 
     acfg = cfg.adapt
@@ -100,11 +100,12 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False) -> Path:
     if force and folder.exists():
         for cfg_file in folder.glob("*/config.json"):
             cfg_file.unlink()
-    ctx = method_context(cfg, backbone, out)
+    ctx = method_context(cfg, backbone, out, resume=resume)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     start = time.time()
     for i, spec in enumerate(specs):
-        adapt_one(ctx, spec, acfg.shots, acfg.shot_seed + i, acfg.train_meta_prompt, folder / spec["name"])
+        seed = cfg.seed if acfg.shots is None else acfg.shot_seed  # as `evaluate` does for the same setting
+        adapt_one(ctx, spec, acfg.shots, seed + i, acfg.train_meta_prompt, folder / spec["name"])
     print(f"adapt: {len(specs)} target prompts in {folder} ({time.time() - start:.0f}s)")
     return folder
 
@@ -112,5 +113,5 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False) -> Path:
 def main(args) -> int:
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
-    run_adapt(cfg, common.load_backbone_for(cfg), out, args.force)
+    run_adapt(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)
     return 0

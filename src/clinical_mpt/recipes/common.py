@@ -9,8 +9,6 @@ import random
 import time
 from pathlib import Path
 
-import torch
-
 from clinical_mpt.config import RunConfig, dump_config, load_config, to_dict
 from clinical_mpt.data.jsonl import atomic_write_text, write_json
 
@@ -21,12 +19,13 @@ def configure(parser) -> None:
                         help="override config fields, e.g. teach.steps=50 prompt.length=20")
     parser.add_argument("--out", help="output folder (default: the config's `out`, runs/<name>)")
     parser.add_argument("--force", action="store_true", help="re-run stages that already finished")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue interrupted trainings from their last checkpoint (OUT/checkpoints/)")
 
 
 def setup(args) -> tuple[RunConfig, Path]:
     cfg = load_config(args.config, args.overrides)
-    if args.out:
-        cfg.out = args.out
+    cfg.out = args.out or cfg.out
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.yaml", f"# clinical-mpt run {args.config} --out {out}\n" + dump_config(cfg))
@@ -34,6 +33,8 @@ def setup(args) -> tuple[RunConfig, Path]:
 
 
 def seed_everything(seed: int) -> None:
+    import torch
+
     random.seed(seed)
     torch.manual_seed(seed)
 
@@ -63,6 +64,14 @@ def stage_done(folder: Path, key: str) -> bool:
         return json.loads(path.read_text()).get("key") == key
     except json.JSONDecodeError:
         return False
+
+
+def artifact_key(folder: Path) -> str | None:
+    """The config key recorded in an artifact's config.json (None if absent or unreadable)."""
+    try:
+        return json.loads((folder / "config.json").read_text()).get("key")
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def mark_done(folder: Path, key: str, seconds: float, **info) -> None:

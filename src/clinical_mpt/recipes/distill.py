@@ -14,8 +14,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from clinical_mpt.recipes import common
 
 HELP = "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"
@@ -46,7 +44,9 @@ def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg):
     return total, {k: v.detach() for k, v in parts.items()}
 
 
-def run_distill(cfg, backbone, out: Path, force: bool = False) -> Path:
+def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
+    import torch
+
     from clinical_mpt.artifacts import load_artifact, save_artifact
     from clinical_mpt.batching import MixtureSampler, collate, encode_task, mixture_probs
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
@@ -82,8 +82,10 @@ def run_distill(cfg, backbone, out: Path, force: bool = False) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.jsonl"
-    log_path.unlink(missing_ok=True)
-    common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path)
+    if not resume:
+        log_path.unlink(missing_ok=True)
+    common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
+                 checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume)
     save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
                   {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],
                    "types": [s["type"] for s in specs], "prompt_length": cfg.prompt.length, "rank": cfg.prompt.rank,
@@ -96,5 +98,5 @@ def run_distill(cfg, backbone, out: Path, force: bool = False) -> Path:
 def main(args) -> int:
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
-    run_distill(cfg, common.load_backbone_for(cfg), out, args.force)
+    run_distill(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)
     return 0

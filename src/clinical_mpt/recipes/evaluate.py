@@ -27,11 +27,11 @@ def configure(parser) -> None:
     common.configure(parser)
 
 
-def settings(protocol) -> list[tuple[str, int | None, int]]:
-    """[(setting name, shots or None, seed)] from the protocol config."""
+def settings(protocol, full_seed: int = 0) -> list[tuple[str, int | None, int]]:
+    """[(setting name, shots or None, seed)] from the protocol config; full data trains with `full_seed`."""
     from clinical_mpt.recipes.adapt import setting_name
 
-    out = [("full", None, protocol.seeds[0])] if protocol.full_data else []
+    out = [("full", None, full_seed)] if protocol.full_data else []
     for k in protocol.shots:
         for seed in ([protocol.seeds[0]] if k == 0 else protocol.seeds):
             out.append((setting_name(k, seed), k, seed))
@@ -155,16 +155,17 @@ def print_table(results: dict) -> None:
             print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f} +- {shot['std']:.3f}")
 
 
-def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None) -> dict:
+def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None,
+                 resume: bool = False) -> dict:
     from clinical_mpt.data.suite import load_suite, select_tasks
     from clinical_mpt.methods import NEEDS_META_PROMPT
     from clinical_mpt.recipes.adapt import method_context
 
-    ctx = method_context(cfg, backbone, out, need_meta=bool(NEEDS_META_PROMPT & set(cfg.methods)))
+    ctx = method_context(cfg, backbone, out, need_meta=bool(NEEDS_META_PROMPT & set(cfg.methods)), resume=resume)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     records = []
     for method in cfg.methods:
-        for setting, shots, seed in settings(cfg.protocol):
+        for setting, shots, seed in settings(cfg.protocol, cfg.seed):
             if runs_for(method, shots):
                 for i, spec in enumerate(specs):
                     records.append(evaluate_one(ctx, method, spec, setting, shots, seed + i, force))
@@ -178,6 +179,6 @@ def main(args) -> int:
     started = time.time()
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
-    run_evaluate(cfg, common.load_backbone_for(cfg), out, args.force, started)
+    run_evaluate(cfg, common.load_backbone_for(cfg), out, args.force, started, args.resume)
     print(f"\nwrote {out / 'results.json'}")
     return 0

@@ -31,9 +31,9 @@ def main(args) -> int:
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
     if NEEDS_META_PROMPT & set(cfg.methods):
-        run_teach(cfg, backbone, out, args.force)
-        run_distill(cfg, backbone, out, args.force)
-        run_adapt(cfg, backbone, out, args.force)
-    run_evaluate(cfg, backbone, out, args.force, started)
+        run_teach(cfg, backbone, out, args.force, args.resume)
+        run_distill(cfg, backbone, out, args.force, args.resume)
+        run_adapt(cfg, backbone, out, args.force, args.resume)
+    run_evaluate(cfg, backbone, out, args.force, started, args.resume)
     print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")
     return 0

@@ -8,8 +8,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from clinical_mpt.recipes import common
 
 HELP = "stage 1: train one soft prompt (teacher) per source task"
@@ -19,8 +17,11 @@ def configure(parser) -> None:
     common.configure(parser)
 
 
-def train_teacher(backbone, task, cfg, seed: int, log_path: Path):
+def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
+                  resume: bool = False):
     """Train one SoftPrompt on `task` (encoded TaskData); return it."""
+    import torch
+
     from clinical_mpt.methods.base import fit_supervised
     from clinical_mpt.prompts import SoftPrompt, init_prompt
 
@@ -28,11 +29,11 @@ def train_teacher(backbone, task, cfg, seed: int, log_path: Path):
     prompt = SoftPrompt(init_prompt(backbone.model.get_input_embeddings().weight, cfg.prompt.length,
                                     cfg.prompt.init, backbone.tokenizer, cfg.prompt.init_text, gen))
     fit_supervised(backbone.model, prompt, [prompt.weight], task, cfg.teach, seed,
-                   backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path)
+                   backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path, checkpoint_dir, resume)
     return prompt
 
 
-def run_teach(cfg, backbone, out: Path, force: bool = False) -> Path:
+def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.batching import encode_task
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
@@ -46,16 +47,18 @@ def run_teach(cfg, backbone, out: Path, force: bool = False) -> Path:
     specs = select_tasks(suite, "source", cfg.data.source_tasks)
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.jsonl"
-    log_path.unlink(missing_ok=True)
     start = time.time()
     for i, spec in enumerate(specs):
+        if not force and common.artifact_key(folder / spec["name"]) == key:
+            continue  # this teacher finished earlier (e.g. before an interruption)
         task = load_split(cfg.data.suite, spec, "train", cfg.data.max_train_examples)
         encode_task(backbone.tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
-        prompt = train_teacher(backbone, task, cfg, cfg.seed + i, log_path)
+        prompt = train_teacher(backbone, task, cfg, cfg.seed + i, log_path,
+                               out / "checkpoints" / "teach" / spec["name"], resume)
         save_artifact(folder / spec["name"], {"prompt": prompt.weight},
                       {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
                        "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
-                       "train_examples": len(task.examples), "steps": cfg.teach.steps},
+                       "train_examples": len(task.examples), "steps": cfg.teach.steps, "key": key},
                       backbone.fingerprint)
     common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
     return folder
@@ -64,5 +67,5 @@ def run_teach(cfg, backbone, out: Path, force: bool = False) -> Path:
 def main(args) -> int:
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
-    run_teach(cfg, common.load_backbone_for(cfg), out, args.force)
+    run_teach(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)
     return 0

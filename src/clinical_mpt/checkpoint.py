@@ -1,0 +1,70 @@
+"""Training checkpoints that survive a SIGKILL at any instant.
+
+A checkpoint is `DIR/ckpt-<step>.safetensors` (trainable tensors, optimizer moments, torch RNG) plus
+`DIR/state.json` (step, optimizer hyper-parameters, scheduler, sampler and Python RNG state, and the
+sha256 of the tensor file). The tensor file is written first under a new name, then `state.json` is
+atomically replaced to point at it, then older tensor files are removed: whatever instant the
+process dies, `state.json` names a complete tensor file. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from clinical_mpt.artifacts import sha256_file
+from clinical_mpt.data.jsonl import write_json
+from clinical_mpt.errors import ArtifactError
+
+
+def save_checkpoint(folder: Path, step: int, params: list[torch.Tensor], optimizer, scheduler,
+                    sampler_state: dict | None) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
+    opt = optimizer.state_dict()
+    for idx, st in opt["state"].items():
+        for name, value in st.items():
+            tensors[f"opt.{idx}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    name = f"ckpt-{step}.safetensors"
+    tmp = folder / f".{name}.tmp"
+    save_file(tensors, tmp)
+    tmp.replace(folder / name)
+    write_json(folder / "state.json", {
+        "step": step, "tensors": name, "sha256": sha256_file(folder / name),
+        "param_groups": opt["param_groups"], "opt_keys": {str(k): sorted(v) for k, v in opt["state"].items()},
+        "scheduler": scheduler.state_dict(), "sampler": sampler_state,
+    })
+    for old in folder.glob("ckpt-*.safetensors"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(folder: Path, params: list[torch.Tensor], optimizer, scheduler) -> tuple[int, dict | None]:
+    """Restore params, optimizer, scheduler and torch RNG in place; -> (step, sampler state)."""
+    folder = Path(folder)
+    try:
+        state = json.loads((folder / "state.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"{folder}/state.json: unreadable checkpoint ({e})") from None
+    path = folder / state["tensors"]
+    if not path.is_file() or sha256_file(path) != state["sha256"]:
+        raise ArtifactError(f"{path}: checkpoint tensors missing or corrupt; delete {folder} to start over")
+    tensors = load_file(path)
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(tensors[f"param.{i}"])
+    opt_state = {int(k): {name: tensors[f"opt.{k}.{name}"] for name in names}
+                 for k, names in state["opt_keys"].items()}
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    return state["step"], state.get("sampler")
+
+
+def has_checkpoint(folder: Path | None) -> bool:
+    return folder is not None and (Path(folder) / "state.json").is_file()

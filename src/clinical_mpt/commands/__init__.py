@@ -1,0 +1,1 @@
+"""Thin CLI command modules (`configure(parser)` + `main(args)`) for the library, predict and serve."""

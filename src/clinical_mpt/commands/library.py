@@ -1,0 +1,161 @@
+"""`clinical-mpt library`: build, inspect, check and share a prompt library (one soft prompt per task).
+
+    clinical-mpt library list DIR
+    clinical-mpt library show DIR TASK
+    clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt] [--tasks a,b] [--teachers]
+    clinical-mpt library remove DIR TASK
+    clinical-mpt library verify DIR [--backbone NAME]
+    clinical-mpt library export DIR TASK --peft OUT
+    clinical-mpt library import DIR --peft CKPT --task NAME --type TYPE [--instruction TEXT]
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+HELP = "manage prompt libraries: list, show, add (from a run), remove, verify, export/import peft prompts"
+
+
+def configure(parser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub.add_parser("list", help="one line per task: type, method, prompt length, parameters, score")
+    p.add_argument("dir", metavar="DIR", help="library folder")
+    p = sub.add_parser("show", help="print a task's config.json")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("task", metavar="TASK")
+    p = sub.add_parser("add", help="add the prompts of a finished run (creates DIR if needed)")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--from-run", required=True, metavar="RUN", help="the --out folder of `clinical-mpt run`")
+    p.add_argument("--variant", default="full", help="adaptation setting: full (default), k16-s0, k0, ...")
+    p.add_argument("--method", default="mpt", choices=["mpt", "pt"], help="MPT target prompts (default) or pt baselines")
+    p.add_argument("--tasks", help="comma-separated target tasks (default: all of the run)")
+    p.add_argument("--teachers", action="store_true", help="also add the run's source-task teacher prompts")
+    p.add_argument("--replace", action="store_true", help="overwrite entries that already exist")
+    p = sub.add_parser("remove", help="remove a task's entry")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("task", metavar="TASK")
+    p = sub.add_parser("verify", help="check every checksum, format version and (with --backbone) the backbone")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--backbone", help="also load this backbone and check the library was trained on it")
+    p.add_argument("--dtype", default="auto", help="dtype to load --backbone with")
+    p = sub.add_parser("export", help="write a task's prompt as a peft prompt-tuning adapter")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--peft", required=True, metavar="OUT", help="output adapter folder")
+    p = sub.add_parser("import", help="add a peft prompt-tuning checkpoint as a teacher entry")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--peft", required=True, metavar="CKPT", help="peft adapter folder (safetensors)")
+    p.add_argument("--task", required=True, help="name of the new entry")
+    p.add_argument("--type", required=True, help="task type: ner, re, qa, mcqa, nli, summarization")
+    p.add_argument("--instruction", help="instruction the prompt was trained with (default: the type's)")
+    p.add_argument("--backbone", help="backbone to create DIR for when it does not exist yet")
+    p.add_argument("--replace", action="store_true", help="overwrite an existing entry")
+
+
+def primary_score(config: dict) -> str:
+    from clinical_mpt.tasks import get_task_type
+
+    metric = get_task_type(config["type"]).primary_metric
+    for split, metrics in (config.get("metrics") or {}).items():
+        if isinstance(metrics, dict) and metric in metrics:
+            return f"{split} {metric} {metrics[metric]:.3f}"
+    return "-"
+
+
+def do_list(args) -> int:
+    from clinical_mpt.library import Library
+
+    lib = Library.open(args.dir)
+    print(f"{lib.root}: {len(lib.names())} tasks on backbone {lib.backbone_name!r}")
+    print(f"{'task':<28}{'type':<15}{'method':<9}{'L':>5}{'parameters':>12}  score")
+    for name in lib.names():
+        cfg = lib.entry_config(name)
+        print(f"{name:<28}{cfg['type']:<15}{cfg['method']:<9}{cfg['prompt_length']:>5}{cfg['parameters']:>12,}  "
+              f"{primary_score(cfg)}")
+    return 0
+
+
+def do_add(args) -> int:
+    from clinical_mpt.library import Library
+    from clinical_mpt.library.from_run import prompts_from_run
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    found = prompts_from_run(args.from_run, args.variant, tasks, args.teachers, args.method)
+    lib = Library.open_or_create(args.dir, found.backbone_name, found.fingerprint)
+    added_with = shlex.join(["clinical-mpt", "library", "add", str(args.dir), "--from-run", str(args.from_run),
+                             "--variant", args.variant, "--method", args.method]
+                            + (["--tasks", args.tasks] if args.tasks else []) + (["--teachers"] if args.teachers else []))
+    for entry in found.entries:
+        entry.config["source"]["added_with"] = added_with
+        lib.add(entry, replace=args.replace)
+        print(f"added {entry.name} ({entry.type}, {entry.config['method']}, L={entry.prompt_length}, "
+              f"{entry.parameters:,} parameters)")
+    return 0
+
+
+def do_verify(args) -> int:
+    from clinical_mpt.library import Library
+
+    lib = Library.open(args.dir)
+    fingerprint = None
+    if args.backbone:
+        from clinical_mpt.backbone import load_backbone
+
+        fingerprint = load_backbone(args.backbone, args.dtype).fingerprint
+    problems = lib.verify(fingerprint)
+    for p in problems:
+        print(f"FAIL {p}")
+    checked = "files, versions" + (f" and backbone {args.backbone!r}" if fingerprint else "")
+    print(f"{lib.root}: {len(lib.names())} entries, {len(problems)} problems ({checked} checked)")
+    return 1 if problems else 0
+
+
+def do_import(args) -> int:
+    from clinical_mpt.library import Library, LibraryError
+    from clinical_mpt.library.peft_io import entry_from_peft
+    from clinical_mpt.library.store import MANIFEST
+    from clinical_mpt.tasks import get_task_type
+
+    get_task_type(args.type)
+    if (Path(args.dir) / MANIFEST).exists():
+        lib = Library.open(args.dir)
+    elif args.backbone:
+        from clinical_mpt.backbone import load_backbone
+
+        lib = Library.create(args.dir, args.backbone, load_backbone(args.backbone, "float32").fingerprint.to_dict())
+    else:
+        raise LibraryError(f"{args.dir}: no library yet; pass --backbone NAME to create one for that backbone")
+    command = shlex.join(["clinical-mpt", "library", "import", str(args.dir), "--peft", str(args.peft),
+                          "--task", args.task, "--type", args.type])
+    entry = entry_from_peft(args.peft, args.task, args.type, lib.fingerprint, args.instruction, command)
+    lib.add(entry, replace=args.replace)
+    print(f"imported {args.peft} as {args.task} ({args.type}, L={entry.prompt_length})")
+    return 0
+
+
+def main(args) -> int:
+    from clinical_mpt.library import Library
+
+    if args.action == "list":
+        return do_list(args)
+    if args.action == "show":
+        print(json.dumps(Library.open(args.dir).entry_config(args.task), indent=2, ensure_ascii=False))
+        return 0
+    if args.action == "add":
+        return do_add(args)
+    if args.action == "remove":
+        Library.open(args.dir).remove(args.task)
+        print(f"removed {args.task}")
+        return 0
+    if args.action == "verify":
+        return do_verify(args)
+    if args.action == "export":
+        from clinical_mpt.library.peft_io import export_peft
+
+        lib = Library.open(args.dir)
+        out = export_peft(lib.load(args.task), args.peft, lib.backbone_name)
+        print(f"wrote peft prompt-tuning adapter {out}")
+        return 0
+    return do_import(args)

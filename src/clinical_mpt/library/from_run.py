@@ -1,0 +1,146 @@
+"""Turn the prompts of a finished run folder into library entries (composed, with their metrics).
+
+    RUN/config.yaml                         the resolved run config; first line: the command
+    RUN/distill/                            {"shared" (L, d), "u" (K, L, r), "v" (K, r, d)}
+    RUN/adapt/<variant>/<task>/             {"u" (1, L, r), "v" (1, r, d)[, "shared"]}  -> method mpt
+    RUN/targets/pt/<setting>/<task>/        {"prompt" (L, d)}                           -> method pt
+    RUN/teachers/<task>/                    {"prompt" (L, d)}                           -> method teacher
+    RUN/eval/<method>/<setting>/<task>/metrics.json   (older runs: RUN/eval/<method>/<task>/)
+
+An MPT entry stores the composed prompt P* o (U V) with `parameters` = its task-specific count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from clinical_mpt.artifacts import load_artifact
+from clinical_mpt.library.entry import Entry, LibraryError, entry_config
+
+
+@dataclass
+class RunPrompts:
+    backbone_name: str
+    fingerprint: dict
+    entries: list[Entry]
+
+
+def read_run_config(run: Path) -> tuple[dict, str | None]:
+    """(resolved config dict, the command from its first comment line)."""
+    path = run / "config.yaml"
+    if not path.is_file():
+        raise LibraryError(f"{run}: not a run folder (no config.yaml); give the --out folder of `clinical-mpt run`")
+    text = path.read_text(encoding="utf-8")
+    first = text.splitlines()[0] if text else ""
+    command = first[1:].strip() if first.startswith("#") else None
+    try:
+        cfg = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise LibraryError(f"{path}: invalid YAML ({e})") from None
+    return cfg, command
+
+
+def eval_split(run: Path, cfg: dict) -> str:
+    results = run / "results.json"
+    if results.is_file():
+        try:
+            return json.loads(results.read_text(encoding="utf-8")).get("split", "test")
+        except json.JSONDecodeError:
+            pass
+    return (cfg.get("eval") or {}).get("split", "test")
+
+
+def find_metrics(run: Path, method: str, setting: str, task: str, legacy_method: str | None = None) -> dict | None:
+    """The metrics of (method, setting, task) from RUN/eval, or None if it was not evaluated."""
+    candidates = [run / "eval" / method / setting / task / "metrics.json"]
+    if legacy_method:
+        candidates.append(run / "eval" / legacy_method / task / "metrics.json")
+    for path in candidates:
+        if path.is_file():
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return record.get("metrics", record)
+    return None
+
+
+def _task_dirs(folder: Path, tasks: list[str] | None, what: str) -> list[Path]:
+    if not folder.is_dir():
+        siblings = sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) if folder.parent.is_dir() else []
+        raise LibraryError(f"{folder}: no {what} here" + (f"; found: {', '.join(siblings)}" if siblings else ""))
+    found = {p.name: p for p in sorted(folder.iterdir()) if (p / "config.json").is_file()}
+    if tasks is None:
+        return list(found.values())
+    missing = [t for t in tasks if t not in found]
+    if missing:
+        raise LibraryError(f"{folder}: no {what} for {', '.join(missing)}; available: {', '.join(found) or '(none)'}")
+    return [found[t] for t in tasks]
+
+
+def _entry(art_cfg: dict, prompt: torch.Tensor, method: str, parameters: int, metrics: dict | None,
+           split: str, command: str | None, source: Path, training: dict) -> Entry:
+    config = entry_config(
+        art_cfg["task"], art_cfg["type"], art_cfg.get("instruction"), prompt, method, parameters,
+        art_cfg["backbone"], rank=art_cfg.get("rank"), training=training,
+        metrics={split: metrics} if metrics else {}, command=command, source={"run_artifact": str(source)})
+    return Entry(config, prompt.float())
+
+
+def mpt_entries(run: Path, variant: str, tasks, split: str, command) -> list[Entry]:
+    meta, _ = load_artifact(run / "distill")
+    entries = []
+    meta_prompt = variant.endswith("-metaprompt")
+    setting = variant.removesuffix("-metaprompt")
+    for folder in _task_dirs(run / "adapt" / variant, tasks, "adapted prompts"):
+        tensors, cfg = load_artifact(folder)
+        shared = tensors.get("shared", meta["shared"])
+        prompt = shared * (tensors["u"][0] @ tensors["v"][0])                  # P* o (U V): (L, d)
+        metrics = find_metrics(run, "mpt-full-prompt" if meta_prompt else "mpt", setting, cfg["task"],
+                               "mpt" if variant == "full" else f"mpt@{variant}")
+        training = {"variant": variant, "examples": cfg.get("train_examples"), "shots": cfg.get("shots"),
+                    "trainable_parameters": cfg.get("trainable_parameters"), "init_from": cfg.get("init_from"),
+                    "train_meta_prompt": cfg.get("train_meta_prompt", meta_prompt)}
+        entries.append(_entry(cfg, prompt, "mpt", cfg.get("task_parameters", prompt.shape[0] + prompt.shape[1]),
+                              metrics, split, command, folder, training))
+    return entries
+
+
+def single_prompt_entries(root: Path, method: str, tasks, split: str, command, run: Path,
+                          setting: str | None) -> list[Entry]:
+    entries = []
+    for folder in _task_dirs(root, tasks, "teacher prompts" if method == "teacher" else "pt prompts"):
+        tensors, cfg = load_artifact(folder)
+        prompt = tensors["prompt"]
+        metrics = find_metrics(run, "pt", setting, cfg["task"]) if setting else None
+        training = {"examples": cfg.get("train_examples"), "steps": cfg.get("steps"), "shots": cfg.get("shots")}
+        if setting:
+            training["variant"] = setting
+        entries.append(_entry(cfg, prompt, method, prompt.numel(), metrics, split, command, folder, training))
+    return entries
+
+
+def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | None = None,
+                     teachers: bool = False, method: str = "mpt") -> RunPrompts:
+    """The target prompts of `run` (MPT adapted with `variant`, or `pt` baselines of that setting),
+    plus its source-task teachers when `teachers`; all must share one backbone fingerprint."""
+    run = Path(run)
+    cfg, command = read_run_config(run)
+    split = eval_split(run, cfg)
+    if method == "mpt":
+        entries = mpt_entries(run, variant, tasks, split, command)
+    elif method == "pt":
+        entries = single_prompt_entries(run / "targets" / "pt" / variant, "pt", tasks, split, command, run, variant)
+    else:
+        raise LibraryError(f"--method: {method!r} is not mpt or pt")
+    if teachers:
+        entries += single_prompt_entries(run / "teachers", "teacher", None, split, command, run, None)
+    if not entries:
+        raise LibraryError(f"{run}: no prompts to add")
+    fingerprint = entries[0].config["backbone"]
+    for e in entries[1:]:
+        if e.config["backbone"] != fingerprint:
+            raise LibraryError(f"{run}: {e.name} was trained on a different backbone than {entries[0].name}")
+    return RunPrompts((cfg.get("backbone") or {}).get("name", "default"), fingerprint, entries)

@@ -1,0 +1,105 @@
+"""Read and check a run's `results.json` (written by `clinical-mpt run` / `evaluate`).
+
+Layout checked here (everything else in the file is passed through untouched):
+
+    {"name", "backbone": {...}, "split", "seconds", "config": {...},
+     "methods": {method: {"trainable_parameters": int, "trainable_fraction": float, "bytes_per_task": int,
+                          "tasks": {task: {"type", "metric", "score": float, "metrics": {...}}},   # full data
+                          "average": float | null,
+                          "shots": {"k": {"tasks": {task: {"type", "metric", "scores": [float per seed],
+                                                           "score": mean, "std": float}},
+                                          "average": float, "std": float}}}}}
+
+A missing file raises ArtifactError; invalid JSON raises DataError naming `path:line`; a wrong layout
+raises ArtifactError naming the key path (`methods.mpt.tasks.med_ner.score`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clinical_mpt.data.jsonl import parse_json
+from clinical_mpt.errors import ArtifactError
+
+
+def _fail(path: Path, where: str, what: str):
+    raise ArtifactError(f"{path}: {where} {what}; is this a results.json written by `clinical-mpt run`?")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _need(obj: dict, key: str, check, what: str, path: Path, where: str):
+    if key not in obj:
+        _fail(path, f"{where}.{key}" if where else key, "is missing")
+    if not check(obj[key]):
+        _fail(path, f"{where}.{key}" if where else key, f"must be {what}")
+    return obj[key]
+
+
+def _check_task(entry, path: Path, where: str, few_shot: bool) -> None:
+    if not isinstance(entry, dict):
+        _fail(path, where, "must be an object")
+    _need(entry, "type", lambda v: isinstance(v, str), "a string", path, where)
+    _need(entry, "metric", lambda v: isinstance(v, str), "a string", path, where)
+    _need(entry, "score", _number, "a number", path, where)
+    if few_shot:
+        _need(entry, "scores", lambda v: isinstance(v, list) and v and all(map(_number, v)),
+              "a non-empty list of numbers", path, where)
+        _need(entry, "std", _number, "a number", path, where)
+
+
+def _check_method(m, path: Path, where: str) -> None:
+    if not isinstance(m, dict):
+        _fail(path, where, "must be an object")
+    _need(m, "trainable_parameters", _number, "a number", path, where)
+    _need(m, "trainable_fraction", _number, "a number", path, where)
+    _need(m, "bytes_per_task", _number, "a number", path, where)
+    tasks = _need(m, "tasks", lambda v: isinstance(v, dict), "an object", path, where)
+    for task, entry in tasks.items():
+        _check_task(entry, path, f"{where}.tasks.{task}", few_shot=False)
+    if m.get("average") is not None and not _number(m["average"]):
+        _fail(path, f"{where}.average", "must be a number or null")
+    shots = m.setdefault("shots", {})
+    if not isinstance(shots, dict):
+        _fail(path, f"{where}.shots", "must be an object")
+    for k, shot in shots.items():
+        w = f"{where}.shots.{k}"
+        if not k.isdigit():
+            _fail(path, w, "must be keyed by a number of shots such as \"16\"")
+        if not isinstance(shot, dict):
+            _fail(path, w, "must be an object")
+        for task, entry in _need(shot, "tasks", lambda v: isinstance(v, dict), "an object", path, w).items():
+            _check_task(entry, path, f"{w}.tasks.{task}", few_shot=True)
+        _need(shot, "average", _number, "a number", path, w)
+        _need(shot, "std", _number, "a number", path, w)
+
+
+def check_results(results, path: Path) -> dict:
+    """Raise ArtifactError naming the first key that does not have the layout above; return `results`."""
+    if not isinstance(results, dict):
+        _fail(path, "the top level", "must be a JSON object")
+    methods = _need(results, "methods", lambda v: isinstance(v, dict) and v, "a non-empty object", path, "")
+    for name, m in methods.items():
+        _check_method(m, path, f"methods.{name}")
+    for key in ("backbone", "config"):
+        if not isinstance(results.setdefault(key, {}), dict):
+            _fail(path, key, "must be an object")
+    return results
+
+
+def load_results(run_dir: str | Path) -> dict:
+    """The checked results dict of the run folder `run_dir` (which holds results.json)."""
+    run_dir = Path(run_dir)
+    path = run_dir / "results.json"
+    if not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: no such run folder (give the --out folder of `clinical-mpt run`)")
+    if not path.is_file():
+        raise ArtifactError(f"{path}: not found; run `clinical-mpt run CONFIG --out {run_dir}` first "
+                            "(or `clinical-mpt evaluate`) to write it")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ArtifactError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    return check_results(parse_json(text, str(path), whole_file=True), path)

@@ -1,0 +1,199 @@
+"""The report's tables as plain data (header + rows of cell strings), built from a results dict.
+
+Pure functions: `results` is the dict of a run's results.json (layout in `report.load`). Row order is
+METHOD_ORDER then any other method in results order; task columns are grouped by type in the order of
+`canonical.TYPES` (NER, RE, QA, MCQA, NLI, Summarization), tasks in results order within a type.
+Scores are shown with 3 decimals; the best displayed score of a column is bold (ties: all of them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from clinical_mpt.data.canonical import TYPES
+
+METHOD_ORDER = ("zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt")
+METHOD_LABELS = {
+    "zero-shot": "Zero-shot",
+    "full": "Full fine-tuning",
+    "lora": "LoRA",
+    "pt": "Prompt tuning",
+    "mpt-full-prompt": "MPT (P*, u, v)",
+    "mpt": "MPT (u, v)",
+}
+TYPE_LABELS = {"ner": "NER", "re": "RE", "qa": "QA", "mcqa": "MCQA", "nli": "NLI", "summarization": "Summarization"}
+MISSING = "–"
+DIGITS = 3
+
+
+@dataclass(frozen=True)
+class Column:
+    """One target-task column: its name, task type and primary metric."""
+    task: str
+    type: str
+    metric: str
+
+
+@dataclass
+class Table:
+    """`header` and each row have the same length; `align` holds "l" or "r" per column."""
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    align: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- formatting
+
+def method_label(method: str) -> str:
+    return METHOD_LABELS.get(method, method)
+
+
+def type_label(type_: str) -> str:
+    return TYPE_LABELS.get(type_, type_.upper())
+
+
+def format_score(x: float | None) -> str:
+    return MISSING if x is None else f"{x:.{DIGITS}f}"
+
+
+def format_mean_std(mean: float, std: float) -> str:
+    return f"{mean:.{DIGITS}f} ± {std:.{DIGITS}f}"
+
+
+def format_percent(fraction: float) -> str:
+    """fraction x 100 with two significant digits, never in exponent form: 4.4e-6 -> "0.00044", 1.0 -> "100"."""
+    p = 100 * fraction
+    if p <= 0:
+        return "0"
+    decimals = max(0, 1 - math.floor(math.log10(p)))
+    return f"{p:.{decimals}f}"
+
+
+def format_count(n: float) -> str:
+    """72 -> "72", 7168 -> "7.17K", 90624 -> "90.6K", 8.03e9 -> "8.03B"."""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{n:g}"
+
+
+def format_bytes(n: float) -> str:
+    """288 -> "288 B", 2336 -> "2.3 KiB", 362496 -> "354.0 KiB"."""
+    for unit, size in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:g} B"
+
+
+def bold_best(values: list[float | None]) -> list[bool]:
+    """True where the value, rounded as displayed, equals the best rounded value of the list."""
+    shown = [round(v, DIGITS) for v in values if v is not None]
+    if not shown:
+        return [False] * len(values)
+    best = max(shown)
+    return [v is not None and round(v, DIGITS) == best for v in values]
+
+
+def _cells(values: list[float | None], texts: list[str]) -> list[str]:
+    return [f"**{t}**" if b else t for t, b in zip(texts, bold_best(values))]
+
+
+# ---------------------------------------------------------------- selections
+
+def method_order(methods) -> list[str]:
+    """METHOD_ORDER first (those present), then the others in their given order."""
+    methods = list(methods)
+    return [m for m in METHOD_ORDER if m in methods] + [m for m in methods if m not in METHOD_ORDER]
+
+
+def _type_rank(type_: str) -> int:
+    return TYPES.index(type_) if type_ in TYPES else len(TYPES)
+
+
+def task_columns(results: dict, few_shot: bool = False) -> list[Column]:
+    """The full-data (or, with few_shot, the k-shot) task columns, grouped by type."""
+    seen: dict[str, Column] = {}
+    for m in results["methods"].values():
+        groups = [s["tasks"] for s in m["shots"].values()] if few_shot else [m["tasks"]]
+        for tasks in groups:
+            for task, entry in tasks.items():
+                seen.setdefault(task, Column(task, entry["type"], entry["metric"]))
+    order = list(seen)
+    return sorted(seen.values(), key=lambda c: (_type_rank(c.type), c.type, order.index(c.task)))
+
+
+def shot_counts(results: dict) -> list[int]:
+    """Every k that some method was evaluated with, ascending."""
+    return sorted({int(k) for m in results["methods"].values() for k in m["shots"]})
+
+
+def _head(first: str, columns: list[Column], tail: list[str]) -> Table:
+    """A table whose header names the type groups, followed by a task-name row and a metric row."""
+    groups = [type_label(c.type) if i == 0 or columns[i - 1].type != c.type else "" for i, c in enumerate(columns)]
+    blank = [""] * len(tail)
+    return Table(header=[first, *groups, *tail],
+                 rows=[["", *[c.task for c in columns], *blank], ["", *[f"*{c.metric}*" for c in columns], *blank]],
+                 align=["l"] + ["r"] * (len(columns) + len(tail)))
+
+
+# ---------------------------------------------------------------- tables
+
+def main_table(results: dict) -> Table:
+    """Table 2: methods x full-data task scores, Average, Trainable % and parameters per task."""
+    methods = results["methods"]
+    columns = task_columns(results)
+    table = _head("Method", columns, ["Average", "Trainable %", "Params / task"])
+    order = [m for m in method_order(methods) if methods[m]["tasks"]]
+    grid = [[methods[m]["tasks"].get(c.task, {}).get("score") for c in columns] + [methods[m]["average"]]
+            for m in order]
+    texts = [[format_score(v) for v in row] for row in grid]
+    for j in range(len(columns) + 1):  # bold the best of each column
+        for i, cell in enumerate(_cells([row[j] for row in grid], [row[j] for row in texts])):
+            texts[i][j] = cell
+    for m, row in zip(order, texts):
+        table.rows.append([method_label(m), *row, format_percent(methods[m]["trainable_fraction"]),
+                           format_count(methods[m]["trainable_parameters"])])
+    return table
+
+
+def fewshot_table(results: dict) -> Table:
+    """methods x k: the mean ± std over seeds of the average over tasks; best mean per k in bold."""
+    methods = results["methods"]
+    ks = shot_counts(results)
+    order = [m for m in method_order(methods) if methods[m]["shots"]]
+    table = Table(header=["Method", *[f"k = {k}" for k in ks]], align=["l"] + ["r"] * len(ks))
+    shots = [[methods[m]["shots"].get(str(k)) for k in ks] for m in order]
+    texts = [[format_mean_std(s["average"], s["std"]) if s else MISSING for s in row] for row in shots]
+    for j in range(len(ks)):
+        means = [row[j]["average"] if row[j] else None for row in shots]
+        for i, cell in enumerate(_cells(means, [row[j] for row in texts])):
+            texts[i][j] = cell
+    table.rows = [[method_label(m), *row] for m, row in zip(order, texts)]
+    return table
+
+
+def fewshot_task_table(results: dict) -> Table:
+    """One row per (method, k): mean ± std over seeds per task, and of the average over tasks."""
+    methods = results["methods"]
+    columns = task_columns(results, few_shot=True)
+    table = _head("Method, k", columns, ["Average"])
+    for m in method_order(methods):
+        for k in sorted(methods[m]["shots"], key=int):
+            shot = methods[m]["shots"][k]
+            cells = [format_mean_std(t["score"], t["std"]) if (t := shot["tasks"].get(c.task)) else MISSING
+                     for c in columns]
+            table.rows.append([f"{method_label(m)}, k = {k}", *cells, format_mean_std(shot["average"], shot["std"])])
+    return table
+
+
+def params_table(results: dict) -> Table:
+    """Parameter accounting: trainable parameters, fraction of the backbone, bytes stored per task."""
+    methods = results["methods"]
+    table = Table(header=["Method", "Config name", "Trainable params / task", "Trainable %", "Bytes / task"],
+                  align=["l", "l", "r", "r", "r"])
+    for m in method_order(methods):
+        e = methods[m]
+        table.rows.append([method_label(m), f"`{m}`", f"{e['trainable_parameters']:,}",
+                           format_percent(e["trainable_fraction"]), format_bytes(e["bytes_per_task"])])
+    return table

@@ -1,0 +1,163 @@
+"""Multi-task inference: one frozen backbone, one soft prompt per task, mixed-task batches.
+
+    engine = Engine.from_library("libraries/default")              # or Engine(backbone, task_prompts)
+    engine.predict([Request("med_ner", {"text": "..."}), Request("mednli", {"premise": ..., "hypothesis": ...})])
+    -> [{"id": "0", "task": "med_ner", "type": "ner", "entities": [...], "generation": "..."}, ...]
+
+Requests of any tasks are sorted by (prompt length, input length) and cut into batches of at most
+`max_batch_size` rows; each row gets its own prompt. With `prompt_cache` on (the default) a task's
+prompt is run through the model once and its K/V states are reused (see prompt_cache.py); off, the
+prompt is re-encoded with every batch, as peft does. Both give the same generations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from clinical_mpt.batching import TaskData, encode_input
+from clinical_mpt.errors import ClinicalMPTError
+from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
+from clinical_mpt.serve.inputs import check_input, input_fields
+from clinical_mpt.serve.prompt_cache import PromptCache
+from clinical_mpt.tasks import get_task_type
+
+
+class UnknownTaskError(ClinicalMPTError):
+    """A request names a task the engine has no prompt for."""
+
+
+@dataclass
+class EngineConfig:
+    max_batch_size: int = 16          # rows per forward pass
+    max_input_tokens: int = 320       # longer inputs keep their head (instruction) and tail (answer cue)
+    max_new_tokens: int | None = None  # cap on every task type's own generation budget (None = no cap)
+    cache_capacity: int = 64          # prompt K/V states kept resident at most (LRU)
+    prompt_cache: bool = True         # reuse prompt K/V states (False: re-encode the prompt every batch)
+
+    def __post_init__(self):
+        if self.max_batch_size < 1 or self.max_input_tokens < 8 or self.cache_capacity < 1:
+            raise ClinicalMPTError("engine: max_batch_size and cache_capacity must be >= 1, max_input_tokens >= 8")
+
+
+@dataclass
+class TaskPrompt:
+    """A servable task: its name, type, instruction and composed prompt (L, d) fp32."""
+
+    name: str
+    type: str
+    instruction: str | None
+    prompt: torch.Tensor
+    method: str = "pt"
+    parameters: int | None = None
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_entry(cls, entry) -> "TaskPrompt":
+        c = entry.config
+        return cls(entry.name, entry.type, entry.instruction, entry.prompt, c.get("method", "pt"),
+                   entry.parameters, c.get("metrics") or {})
+
+    def info(self) -> dict:
+        return {"name": self.name, "type": self.type, "method": self.method,
+                "parameters": self.parameters if self.parameters is not None else self.prompt.numel(),
+                "prompt_length": int(self.prompt.shape[0]), "input_fields": input_fields(self.type),
+                "metrics": self.metrics}
+
+
+@dataclass
+class Request:
+    task: str
+    input: dict
+    id: str | None = None
+
+
+class Engine:
+    def __init__(self, backbone, tasks: list[TaskPrompt], config: EngineConfig | None = None):
+        self.backbone, self.config = backbone, config or EngineConfig()
+        self.tasks = {t.name: t for t in tasks}
+        d = backbone.hidden_size
+        for t in tasks:
+            get_task_type(t.type)
+            if t.prompt.ndim != 2 or t.prompt.shape[1] != d:
+                raise ClinicalMPTError(f"task {t.name}: prompt shape {tuple(t.prompt.shape)} does not fit hidden size {d}")
+        self._data = {t.name: TaskData(t.name, t.type, t.instruction, []) for t in tasks}
+        self.cache = PromptCache(backbone.model, {t.name: t.prompt for t in tasks}, self.config.cache_capacity)
+
+    @classmethod
+    def from_library(cls, library: str | Path | None = None, backbone=None, backbone_name: str | None = None,
+                     dtype: str = "auto", config: EngineConfig | None = None, tasks: list[str] | None = None):
+        """Load (and fully verify) a library's prompts, and its backbone unless one is given."""
+        from clinical_mpt.backbone import load_backbone
+        from clinical_mpt.library import Library, resolve_library
+
+        lib = Library.open(resolve_library(library))
+        if tasks is not None:
+            unknown = [t for t in tasks if t not in lib.names()]
+            if unknown:
+                raise UnknownTaskError(f"no task {', '.join(map(repr, unknown))} in {lib.root}; "
+                                       f"available: {', '.join(lib.names()) or '(none)'}")
+        entries = lib.load_all(None, tasks)  # checksums and versions, before the (slow) backbone load
+        backbone = backbone or load_backbone(backbone_name or lib.backbone_name, dtype)
+        lib.check_backbone(backbone.fingerprint)
+        return cls(backbone, [TaskPrompt.from_entry(e) for e in entries.values()], config)
+
+    def task_info(self) -> list[dict]:
+        return [self.tasks[name].info() for name in sorted(self.tasks)]
+
+    def check(self, request: Request, where: str = "input") -> dict:
+        """The request's validated input fields; UnknownTaskError / InputError otherwise."""
+        task = self.tasks.get(request.task)
+        if task is None:
+            raise UnknownTaskError(f"unknown task {request.task!r}; available: {', '.join(sorted(self.tasks))}")
+        return check_input(task.type, request.input, where)
+
+    def budget(self, task: str) -> int:
+        n = get_task_type(self.tasks[task].type).max_new_tokens
+        return n if self.config.max_new_tokens is None else min(n, self.config.max_new_tokens)
+
+    def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
+        """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
+        tok, model = self.backbone.tokenizer, self.backbone.model
+        if self.config.prompt_cache:
+            states = [self.cache.get(t) for t in tasks]
+            out, mask, pos = prefill_cached(model, states, inputs, tok.pad_token_id)
+        else:
+            out, mask, pos = prefill_uncached(model, [self.tasks[t].prompt for t in tasks], inputs)
+        return greedy_decode(model, out, mask, pos, [self.budget(t) for t in tasks], tok.eos_token_id,
+                             tok.pad_token_id)
+
+    def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
+        """Row indices cut into batches: sorted by (prompt length, input length), one prompt length each."""
+        plen = {t: self.tasks[t].prompt.shape[0] for t in set(tasks)}
+        order = sorted(range(len(tasks)), key=lambda i: (plen[tasks[i]], lengths[i]))
+        out: list[list[int]] = []
+        for i in order:
+            if out and len(out[-1]) < self.config.max_batch_size and plen[tasks[out[-1][0]]] == plen[tasks[i]]:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
+    def predict(self, requests: list[Request], progress: bool = False) -> list[dict]:
+        """Structured predictions, in request order. Every request is validated before any runs."""
+        examples = [dict(self.check(r, f"request {i}"), id=r.id if r.id is not None else str(i))
+                    for i, r in enumerate(requests)]
+        tok, cap = self.backbone.tokenizer, self.config.max_input_tokens
+        names = [r.task for r in requests]
+        ids = [encode_input(tok, self._data[n], ex, cap) for n, ex in zip(names, examples)]
+        texts: list[str] = [""] * len(requests)
+        for rows in tqdm(self.batches(names, [len(x) for x in ids]), desc="predict", unit="batch",
+                         disable=not progress, leave=False):
+            for i, gen in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
+                texts[i] = tok.decode(gen, skip_special_tokens=True)
+        results = []
+        for name, ex, text in zip(names, examples, texts):
+            task = self.tasks[name]
+            pred = get_task_type(task.type).parse(text, ex)
+            results.append({"id": ex["id"], "task": name, "type": task.type,
+                            **{k: v for k, v in pred.items() if k != "id"}, "generation": text})
+        return results
