@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import shutil
 import time
 from pathlib import Path
@@ -26,6 +28,14 @@ def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], fl
         progress = (step - warmup) / max(1, total - warmup)
         return max(floor, 1.0 - (1.0 - floor) * progress)
     return f
+
+
+def _fault_injection(desc: str, step: int) -> None:
+    """Crash-test hook: CLINICAL_MPT_FAULT="<stage>@<step>" SIGKILLs this process when that stage is
+    about to run that step (used by the resume tests to kill a real run at a known point)."""
+    fault = os.environ.get("CLINICAL_MPT_FAULT")
+    if fault and fault == f"{desc}@{step}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _drop_logged_after(log_path: Path, desc: str, step: int) -> None:
@@ -65,6 +75,7 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
     bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps)
     try:
         for step in bar:
+            _fault_injection(desc, step)
             loss, extra = loss_fn(step)
             value = loss.item()
             if not math.isfinite(value):
