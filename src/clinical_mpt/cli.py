@@ -23,6 +23,7 @@ COMMANDS = {
     "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
     "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
     "score": ("clinical_mpt.tasks.score_cli", "score a prediction file against a gold file"),
+    "report": ("clinical_mpt.commands.report", "write report.md, results.csv and PNG plots for a finished run folder"),
     "roi": ("clinical_mpt.roi", "compare MPT, prompt tuning, LoRA and full fine-tuning on parameters, storage and memory"),
 }
 

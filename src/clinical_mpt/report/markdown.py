@@ -3,7 +3,7 @@
 `render_table(table) -> str` turns a `tables.Table` into a GitHub-flavoured markdown table (cells padded
 so the raw file reads as a table too); `render_report(results, plots) -> str` is the whole document.
 `plots` maps a plot file name (plot_tasks.png, ...) to None when it was written, else to the reason
-it was not (a sentence shown instead of the image).
+it was not (a sentence shown instead of the image); a plot not in `plots` is not mentioned.
 """
 
 from __future__ import annotations
@@ -112,18 +112,19 @@ def fewshot_section(results: dict, plots: dict) -> list[str]:
                if 0 in tables.shot_counts(results) else "")]
     zs = results["methods"].get("zero-shot")
     if zs and zs["average"] is not None:
-        lines.append(f"Zero-shot (frozen backbone, plain instruction, nothing trained): average "
-                     f"{tables.format_score(zs['average'])} at every k.")
+        lines += ["", f"Zero-shot (frozen backbone, plain instruction, nothing trained): average "
+                     f"{tables.format_score(zs['average'])} at every k."]
     lines += ["", *_image(plots, "plot_fewshot.png", "Average score against k"),
               "### Few-shot, per task", "", _table(tables.fewshot_task_table(results)), ""]
     return lines
 
 
-def render_report(results: dict, plots: dict[str, str | None]) -> str:
-    """The whole report.md as a string."""
+def render_report(results: dict, plots: dict[str, str | None], notes: list[str] = ()) -> str:
+    """The whole report.md as a string; `notes` are shown under the loss plot."""
     lines = header(results) + full_data_section(results, plots) + fewshot_section(results, plots)
     lines += ["## Parameter accounting", "", _table(tables.params_table(results)), "",
               "Bytes / task: what one more task adds to storage (its prompt, u and v, adapter or model copy).", ""]
     if "plot_loss.png" in plots:
-        lines += ["## Training loss", "", *_image(plots, "plot_loss.png", "Training loss curves")]
+        lines += ["## Training loss", "", *_image(plots, "plot_loss.png", "Training loss curves"),
+                  *(f"*{n}*" for n in notes)]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -17,11 +17,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from clinical_mpt.report.logs import LossLogs
+from clinical_mpt.report.logs import LossLogs, mean_curve
 from clinical_mpt.report.tables import (METHOD_ORDER, method_label, method_order, shot_counts, task_columns,
                                         type_label)
 
 DPI = 120
+MAX_LEGEND = 8  # more teacher curves than this are drawn grey, with their mean
 COLORS = ("#7f7f7f", "#9467bd", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",  # METHOD_ORDER
           "#8c564b", "#e377c2", "#bcbd22", "#17becf")
 
@@ -64,7 +65,7 @@ def plot_tasks(results: dict, path: str | Path) -> bool:
     if not columns:
         return False
     labels = [f"{c.task}\n{type_label(c.type)}, {c.metric}" for c in columns] + ["Average"]
-    fig = _figure(min(16.0, max(6.5, 1.1 * len(labels) + 2.5)), 4.8)
+    fig = _figure(min(16.0, max(7.0, 1.1 * len(labels) + 3.5)), 4.8)
     ax = fig.add_subplot()
     width = 0.8 / len(order)
     for i, m in enumerate(order):
@@ -78,7 +79,7 @@ def plot_tasks(results: dict, path: str | Path) -> bool:
     ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
     ax.set_title(f"{results.get('name', '')}: target tasks, full data ({results.get('split', '?')} split)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncols=min(3, len(order)), loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="method", title_fontsize=8)
     save_figure(fig, path)
     return True
 
@@ -120,7 +121,12 @@ def _loss_panels(logs: LossLogs) -> list[tuple[str, dict]]:
     """[(title, {label: (curve, colour or None)})] for each subplot that has data."""
     panels = []
     if logs.teachers:
-        panels.append((f"Teachers ({len(logs.teachers)} source tasks)", {t: (c, None) for t, c in logs.teachers.items()}))
+        title = f"Teachers ({len(logs.teachers)} source tasks)"
+        if len(logs.teachers) <= MAX_LEGEND:
+            panels.append((title, {t: (c, None) for t, c in logs.teachers.items()}))
+        else:  # too many for a legend: thin grey lines ("_" labels stay out of the legend) and their mean
+            curves = {f"_{t}": (c, "0.75") for t, c in logs.teachers.items()}
+            panels.append((title, {**curves, "mean over teachers": (mean_curve(list(logs.teachers.values())), "k")}))
     if logs.distill:
         names = {"loss": "total", "lm": "LM", "kl": "KL (teacher ‖ student)", "mse": "MSE (hidden)"}
         panels.append(("Distillation", {names[k]: (c, None) for k, c in logs.distill.items()}))
@@ -134,6 +140,8 @@ def _loss_panels(logs: LossLogs) -> list[tuple[str, dict]]:
 
 def plot_loss(logs: LossLogs, path: str | Path, title: str = "") -> bool:
     """One subplot per stage; the distillation panel uses a log scale when its values are all positive."""
+    from matplotlib.ticker import MaxNLocator
+
     panels = _loss_panels(logs)
     if not panels:
         return False
@@ -148,9 +156,10 @@ def plot_loss(logs: LossLogs, path: str | Path, title: str = "") -> bool:
             ax.set_yscale("log")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncols=2 if len(curves) > 6 else 1)
+        ax.legend(fontsize=7)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     fig.suptitle(f"{title}: training loss" if title else "Training loss")

@@ -1,0 +1,121 @@
+"""Table contents from the fixture, with every expected value worked out by hand from results.json."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from clinical_mpt.report import tables
+from clinical_mpt.report.tables import Column
+
+
+def test_fixture_is_self_consistent(results):
+    """The hand-written k-shot means/stds agree with their per-seed scores (guards the other tests)."""
+    for m in results["methods"].values():
+        for shot in m["shots"].values():
+            for t in shot["tasks"].values():
+                assert t["score"] == pytest.approx(statistics.fmean(t["scores"]))
+                assert t["std"] == pytest.approx(statistics.pstdev(t["scores"]))
+            seed_avgs = [statistics.fmean(s) for s in zip(*[t["scores"] for t in shot["tasks"].values()])]
+            assert shot["average"] == pytest.approx(statistics.fmean(seed_avgs))
+            assert shot["std"] == pytest.approx(statistics.pstdev(seed_avgs))
+        if m["tasks"]:
+            assert m["average"] == pytest.approx(statistics.fmean(t["score"] for t in m["tasks"].values()))
+
+
+@pytest.mark.parametrize("fraction, text", [
+    (0.0, "0"), (1.0, "100"), (4.4e-6, "0.00044"), (5.025461545525091e-06, "0.00050"),
+    (0.000433230468974882, "0.043"), (0.010962048190191536, "1.1"), (0.079, "7.9"), (0.123, "12"),
+])
+def test_format_percent(fraction, text):
+    assert tables.format_percent(fraction) == text
+
+
+def test_formats():
+    assert [tables.format_count(n) for n in (0, 72, 7168, 90624, 134515008, 8.03e9)] == \
+        ["0", "72", "7.17K", "90.6K", "135M", "8.03B"]
+    assert [tables.format_bytes(n) for n in (0, 288, 2336, 5898240, 2 * 1024 ** 3)] == \
+        ["0 B", "288 B", "2.3 KiB", "5.6 MiB", "2.0 GiB"]
+    assert tables.format_mean_std(0.575, 0.025) == "0.575 ± 0.025"
+    assert tables.format_score(None) == "–"
+
+
+def test_bold_best_compares_displayed_values():
+    assert tables.bold_best([0.66, 0.6604, 0.5, None]) == [True, True, False, False]
+    assert tables.bold_best([0.1, 0.9]) == [False, True]
+    assert tables.bold_best([None, None]) == [False, False]
+
+
+def test_method_order():
+    assert tables.method_order(["mpt", "pt", "prefix", "lora", "zero-shot", "full", "mpt-full-prompt"]) == \
+        ["zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt", "prefix"]
+
+
+def test_task_columns_grouped_by_type(results):
+    assert tables.task_columns(results) == [
+        Column("med_ner", "ner", "f1"), Column("drug_ner", "ner", "f1"), Column("dose_qa", "qa", "f1"),
+        Column("problem_nli", "nli", "macro_f1"), Column("visit_summary", "summarization", "rougeL")]
+    assert [c.task for c in tables.task_columns(results, few_shot=True)] == ["med_ner", "dose_qa"]
+    assert tables.shot_counts(results) == [0, 4, 16]
+
+
+def test_main_table(results):
+    t = tables.main_table(results)
+    assert t.header == ["Method", "NER", "", "QA", "NLI", "Summarization", "Average", "Trainable %", "Params / task"]
+    assert t.rows[0] == ["", "med_ner", "drug_ner", "dose_qa", "problem_nli", "visit_summary", "", "", ""]
+    assert t.rows[1] == ["", "*f1*", "*f1*", "*f1*", "*macro_f1*", "*rougeL*", "", "", ""]
+    assert t.rows[2:] == [
+        ["Zero-shot", "0.100", "0.200", "0.300", "0.400", "0.000", "0.200", "0", "0"],
+        ["Full fine-tuning", "**0.800**", "0.700", "**0.900**", "0.600", "0.500", "0.700", "100", "135M"],
+        ["LoRA", "0.750", "0.720", "0.800", "**0.660**", "0.470", "0.680", "1.1", "1.47M"],
+        ["Prompt tuning", "0.600", "0.550", "0.700", "0.500", "0.400", "0.550", "0.043", "57.6K"],
+        ["MPT (P*, u, v)", "0.780", "**0.740**", "0.850", "0.640", "0.490", "0.700", "0.043", "58.3K"],
+        ["MPT (u, v)", "0.790", "0.700", "0.880", "**0.660**", "**0.520**", "**0.710**", "0.00050", "676"],
+        ["prefix", "0.500", "–", "0.600", "–", "–", "0.550", "0.0086", "11.5K"],
+    ]
+    assert len(t.align) == len(t.header)
+
+
+def test_main_table_without_full_data_rows(results):
+    results["methods"]["pt"]["tasks"] = {}
+    results["methods"]["pt"]["average"] = None
+    assert "Prompt tuning" not in [r[0] for r in tables.main_table(results).rows]
+
+
+def test_fewshot_table(results):
+    t = tables.fewshot_table(results)
+    assert t.header == ["Method", "k = 0", "k = 4", "k = 16"]
+    assert t.rows == [
+        ["LoRA", "–", "0.470 ± 0.020", "0.750 ± 0.020"],
+        ["Prompt tuning", "–", "0.350 ± 0.100", "0.575 ± 0.025"],
+        ["MPT (u, v)", "**0.400 ± 0.000**", "**0.650 ± 0.050**", "**0.780 ± 0.020**"],
+    ]
+
+
+def test_fewshot_task_table(results):
+    t = tables.fewshot_task_table(results)
+    assert t.header == ["Method, k", "NER", "QA", "Average"]
+    assert t.rows[:2] == [["", "med_ner", "dose_qa", ""], ["", "*f1*", "*f1*", ""]]
+    assert t.rows[2:] == [
+        ["LoRA, k = 4", "0.420 ± 0.020", "0.520 ± 0.020", "0.470 ± 0.020"],
+        ["LoRA, k = 16", "0.680 ± 0.020", "0.820 ± 0.020", "0.750 ± 0.020"],
+        ["Prompt tuning, k = 4", "0.300 ± 0.100", "0.400 ± 0.100", "0.350 ± 0.100"],
+        ["Prompt tuning, k = 16", "0.500 ± 0.000", "0.650 ± 0.050", "0.575 ± 0.025"],
+        ["MPT (u, v), k = 0", "0.300 ± 0.000", "0.500 ± 0.000", "0.400 ± 0.000"],
+        ["MPT (u, v), k = 4", "0.550 ± 0.050", "0.750 ± 0.050", "0.650 ± 0.050"],
+        ["MPT (u, v), k = 16", "0.720 ± 0.020", "0.840 ± 0.020", "0.780 ± 0.020"],
+    ]
+
+
+def test_params_table(results):
+    t = tables.params_table(results)
+    assert t.rows == [
+        ["Zero-shot", "`zero-shot`", "0", "0", "0 B"],
+        ["Full fine-tuning", "`full`", "134,515,008", "100", "513.1 MiB"],
+        ["LoRA", "`lora`", "1,474,560", "1.1", "5.6 MiB"],
+        ["Prompt tuning", "`pt`", "57,600", "0.043", "225.0 KiB"],
+        ["MPT (P*, u, v)", "`mpt-full-prompt`", "58,276", "0.043", "227.6 KiB"],
+        ["MPT (u, v)", "`mpt`", "676", "0.00050", "2.6 KiB"],
+        ["prefix", "`prefix`", "11,520", "0.0086", "45.0 KiB"],
+    ]
