@@ -109,6 +109,7 @@ class ProtocolConfig:
     full_data: bool = _f(True, "train each method on the whole target training set")
     shots: list = _f([], "k-shot settings, e.g. [4, 16, 32]; 0 = zero-shot (no target training)")
     seeds: list = _f([0], "seeds for the k-shot draws; the report gives mean +- std over them")
+    shot_steps: int | None = _f(None, "training steps in k-shot settings (null = each method's own steps)")
 
 
 METHODS = ("mpt", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
@@ -161,7 +162,7 @@ _CHOICES = {
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),
 }
-_POSITIVE = {"length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
+_POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
              "sampling_temperature", "log_every", "max_train_examples", "max_eval_examples"}
 _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
 

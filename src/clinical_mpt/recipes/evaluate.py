@@ -45,6 +45,16 @@ def runs_for(method: str, shots: int | None) -> bool:
     return shots != 0 or method.startswith("mpt")
 
 
+def with_target_steps(cfg, steps: int):
+    """A copy of `cfg` whose target-task trainings (adapt, pt, lora, full) all run `steps` steps."""
+    b = cfg.baselines
+    return dataclasses.replace(
+        cfg, adapt=dataclasses.replace(cfg.adapt, train=dataclasses.replace(cfg.adapt.train, steps=steps)),
+        baselines=dataclasses.replace(
+            b, pt=dataclasses.replace(b.pt, steps=steps), full=dataclasses.replace(b.full, steps=steps),
+            lora=dataclasses.replace(b.lora, train=dataclasses.replace(b.lora.train, steps=steps))))
+
+
 def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.methods import METHODS
@@ -75,6 +85,8 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.predict import predict_task
 
+    if shots and ctx.cfg.protocol.shot_steps:  # k-shot trainings may run fewer steps
+        ctx = dataclasses.replace(ctx, cfg=with_target_steps(ctx.cfg, ctx.cfg.protocol.shot_steps))
     cfg = ctx.cfg
     folder = ctx.out / "eval" / method / setting / spec["name"]
     sections = ("backbone", "data", "prompt", "eval") + \
