@@ -110,6 +110,7 @@ class ProtocolConfig:
     shots: list = _f([], "k-shot settings, e.g. [4, 16, 32]; 0 = zero-shot (no target training)")
     seeds: list = _f([0], "seeds for the k-shot draws; the report gives mean +- std over them")
     shot_steps: int | None = _f(None, "training steps in k-shot settings (null = each method's own steps)")
+    shot_methods: list = _f([], "methods that run the k-shot settings (empty = all of `methods`)")
 
 
 METHODS = ("mpt", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
@@ -144,6 +145,9 @@ class RunConfig:
         for k in self.protocol.shots:
             if not isinstance(k, int) or isinstance(k, bool) or k < 0:
                 raise ConfigError(f"protocol.shots: {k!r} must be a whole number >= 0")
+        for m in self.protocol.shot_methods:
+            if m not in self.methods:
+                raise ConfigError(f"protocol.shot_methods: {m!r} is not in methods ({', '.join(self.methods)})")
         if not self.protocol.seeds:
             raise ConfigError("protocol.seeds: give at least one seed, e.g. [0]")
         for s in self.protocol.seeds:

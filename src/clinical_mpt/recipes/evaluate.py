@@ -38,10 +38,12 @@ def settings(protocol, full_seed: int = 0) -> list[tuple[str, int | None, int]]:
     return out
 
 
-def runs_for(method: str, shots: int | None) -> bool:
+def runs_for(method: str, shots: int | None, shot_methods: list) -> bool:
     """zero-shot is evaluated once (full setting); untrained pt/lora/full at k=0 would be meaningless."""
     if method == "zero-shot":
         return shots is None
+    if shots is not None and shot_methods and method not in shot_methods:
+        return False
     return shots != 0 or method.startswith("mpt")
 
 
@@ -178,7 +180,7 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
     records = []
     for method in cfg.methods:
         for setting, shots, seed in settings(cfg.protocol, cfg.seed):
-            if runs_for(method, shots):
+            if runs_for(method, shots, cfg.protocol.shot_methods):
                 for i, spec in enumerate(specs):
                     records.append(evaluate_one(ctx, method, spec, setting, shots, seed + i, force))
     results = write_results(cfg, backbone, out, aggregate(records, backbone.num_parameters),
