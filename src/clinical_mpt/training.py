@@ -86,7 +86,7 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             sched.step()
-            bar.set_postfix(loss=f"{value:.4f}")
+            bar.set_postfix(loss=f"{value:.4f}", refresh=False)
             if (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps:
                 row = {"stage": desc, "step": step + 1, "loss": round(value, 6), "lr": sched.get_last_lr()[0],
                        "seconds": round(time.time() - start, 2), **{k: round(float(v), 6) for k, v in extra.items()}}
