@@ -23,6 +23,11 @@ COMMANDS = {
     "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
     "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
     "score": ("clinical_mpt.tasks.score_cli", "score a prediction file against a gold file"),
+    # the prompt library and serving
+    "library": ("clinical_mpt.commands.library", "manage prompt libraries: list, show, add (from a run), remove, verify, export/import peft prompts"),
+    "predict": ("clinical_mpt.commands.predict", "predict with a task of the prompt library (a text, or a JSONL file of inputs)"),
+    "serve": ("clinical_mpt.commands.serve", "serve the prompt library over HTTP (mixed-task dynamic batching, cached prompt states)"),
+    # results and planning
     "report": ("clinical_mpt.commands.report", "write report.md, results.csv and PNG plots for a finished run folder"),
     "roi": ("clinical_mpt.roi", "compare MPT, prompt tuning, LoRA and full fine-tuning on parameters, storage and memory"),
 }

@@ -158,6 +158,9 @@ class Library:
         if config["task"] != name:
             raise LibraryError(f"{where}: config.json names task {config['task']!r}, not {name!r}")
         self.check_fingerprint(config["backbone"], f"{where}: the prompt's training runs")
+        if prompt.shape[1] != self.fingerprint.get("hidden_size", prompt.shape[1]):
+            raise LibraryError(f"{where}: prompt width {prompt.shape[1]} differs from the backbone's hidden size "
+                               f"{self.fingerprint['hidden_size']}")
         if fingerprint is not None:
             self.check_backbone(fingerprint)
         return Entry(config, prompt)

@@ -145,6 +145,24 @@ def parse_items(engine: Engine, cfg: ServerConfig, body) -> list[Request]:
     return requests
 
 
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error answers JSON {"error": "..."}; validation errors name the field, never its value."""
+
+    @app.exception_handler(APIError)
+    async def _api_error(request, exc: APIError):
+        return error(exc.status, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request, exc: HTTPException):
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error(422, f"malformed request: {where}: {first.get('msg', 'invalid')}")
+
+
 def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: DynamicBatcher | None = None) -> FastAPI:
     """The FastAPI app; its worker thread starts and stops with the app's lifespan."""
     cfg = cfg or ServerConfig()
@@ -160,21 +178,8 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
                   description="Clinical NLP with one frozen LLM and one soft prompt per task. Inputs are "
                               "never logged.")
     app.state.batcher = batcher
+    install_error_handlers(app)
     errors = {c: {"model": ErrorBody} for c in (401, 404, 413, 422, 504)}
-
-    @app.exception_handler(APIError)
-    async def _api_error(request, exc: APIError):
-        return error(exc.status, exc.message)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request, exc: HTTPException):
-        return error(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return error(422, f"malformed request: {where}: {first.get('msg', 'invalid')}")  # never echo the input
 
     @app.get("/health", response_model=Health, responses=errors)
     async def health():

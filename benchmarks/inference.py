@@ -1,0 +1,197 @@
+"""Inference benchmark: mixed-task batches, cached prompt states, and our engine against peft.
+
+    python benchmarks/inference.py [--backbone default|tiny-random-llama] [--dtype float32]
+
+Prints ONE JSON object:
+- `mixed_vs_single`: decode throughput of one batch mixing `--tasks` tasks (each row its own prompt)
+  against a batch of the same size for one task (same inputs, same number of tokens).
+- `prefill`: prefill time with cached prompt K/V states vs re-encoding the prompt (as peft does), at
+  prompt length `--prompt-length` and inputs of `--input-tokens` tokens (batch `--prefill-batch`).
+- `engine_vs_peft`: the same mixed workload (one request per task) through our engine (one mixed
+  batch, cached prompts) and through peft (one PeftModel adapter per task, switched per request,
+  `generate()` per request).
+Timings are medians over `--repeats` runs after one warm-up. Prompts are random (drawn from the
+vocabulary embeddings, like a teacher's init), so no trained library is needed. Every generation runs
+exactly `--new-tokens` tokens (EOS ignored) so the compared runs do the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+from clinical_mpt.backbone import load_backbone
+from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
+from clinical_mpt.serve.prompt_cache import compute_prompt_states
+
+NO_EOS = -1  # an id no model emits: decode exactly the budget
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--backbone", default="default", help="default | tiny-random-llama | a local model path")
+    p.add_argument("--dtype", default="float32",
+                   help="float32 (default; on the dev CPU bf16 ran ~10x slower for the GGUF backbone) | auto | bfloat16")
+    p.add_argument("--tasks", type=int, default=8, help="tasks in the mixed batch (= its batch size)")
+    p.add_argument("--prompt-length", type=int, default=100)
+    p.add_argument("--input-len", type=int, default=48, help="input tokens per request in the decode runs")
+    p.add_argument("--new-tokens", type=int, default=16, help="generated tokens per request")
+    p.add_argument("--input-tokens", default="128,512", help="input lengths of the prefill comparison")
+    p.add_argument("--prefill-batch", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--peft-repeats", type=int, default=1, help="timed passes of the (slow) peft side")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads (0 = torch's default); use 1 on a CPU shared with other jobs")
+    p.add_argument("--skip-peft", action="store_true")
+    return p.parse_args(argv)
+
+
+def note(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median seconds of fn() over `repeats` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def random_prompts(model, n: int, length: int, seed: int = 0) -> list[torch.Tensor]:
+    emb = model.get_input_embeddings().weight.detach().float()
+    g = torch.Generator().manual_seed(seed)
+    return [emb[torch.randint(0, min(emb.shape[0], 5000), (length,), generator=g)].clone() for _ in range(n)]
+
+
+def random_inputs(vocab: int, n: int, length: int, seed: int = 1) -> list[list[int]]:
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randint(10, min(vocab, 5000), (length,), generator=g).tolist() for _ in range(n)]
+
+
+def generate_cached(model, states, inputs, new_tokens: int, pad: int):
+    out, mask, pos = prefill_cached(model, states, inputs, pad)
+    return greedy_decode(model, out, mask, pos, [new_tokens] * len(inputs), NO_EOS, pad)
+
+
+def bench_mixed_vs_single(bb, args, prompts, states) -> dict:
+    model, pad = bb.model, bb.tokenizer.pad_token_id
+    inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len)
+    mixed = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
+    single = median_time(lambda: generate_cached(model, [states[0]] * args.tasks, inputs, args.new_tokens, pad),
+                         args.repeats)
+    tokens = args.tasks * args.new_tokens
+    return {"batch_size": args.tasks, "tasks_in_mixed_batch": args.tasks, "input_tokens": args.input_len,
+            "new_tokens": args.new_tokens, "mixed_s": round(mixed, 4), "single_task_s": round(single, 4),
+            "mixed_tokens_per_s": round(tokens / mixed, 1), "single_task_tokens_per_s": round(tokens / single, 1),
+            "mixed_over_single": round(single / mixed, 3)}
+
+
+def bench_prefill(bb, args, prompts, states) -> dict:
+    model, pad, out = bb.model, bb.tokenizer.pad_token_id, {}
+    b = args.prefill_batch
+    state_s = median_time(lambda: compute_prompt_states(model, prompts[0]), args.repeats)
+    for n in [int(x) for x in args.input_tokens.split(",")]:
+        inputs = random_inputs(bb.fingerprint.vocab_size, b, n, seed=n)
+        cached = median_time(lambda: prefill_cached(model, states[:b] if b <= len(states) else [states[0]] * b,
+                                                    inputs, pad), args.repeats)
+        uncached = median_time(lambda: prefill_uncached(model, [prompts[0]] * b, inputs), args.repeats)
+        out[str(n)] = {"cached_ms": round(1000 * cached, 2), "uncached_ms": round(1000 * uncached, 2),
+                       "speedup": round(uncached / cached, 3)}
+    return {"prompt_length": args.prompt_length, "batch_size": b, "by_input_tokens": out,
+            "prompt_state_once_ms": round(1000 * state_s, 2)}
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def bench_engine_vs_peft(bb, args, prompts, states) -> dict:
+    """Ours: one mixed batch over cached prompt states. peft: one adapter per task, set_adapter +
+    generate() per request. peft is timed over `--peft-repeats` passes (it is the slow side)."""
+    from peft import PromptTuningConfig, get_peft_model
+
+    model, pad = bb.model, bb.tokenizer.pad_token_id
+    inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len, seed=7)
+    ours_s = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
+    ours = generate_cached(model, states, inputs, args.new_tokens, pad)
+
+    cfg = PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=args.prompt_length)
+    peft_model = get_peft_model(model, cfg, adapter_name="task0")
+    for k in range(1, args.tasks):
+        peft_model.add_adapter(f"task{k}", cfg)
+    with torch.no_grad():
+        for k, p in enumerate(prompts):
+            peft_model.prompt_encoder[f"task{k}"].embedding.weight.copy_(p)
+    peft_model.eval()
+    widths: list[int] = []
+    hook = model.register_forward_pre_hook(
+        lambda mod, a, kw: widths.append((kw.get("inputs_embeds") if kw.get("inputs_embeds") is not None
+                                          else kw["input_ids"]).shape[1]), with_kwargs=True)
+
+    def one(k, ids, n):
+        peft_model.set_adapter(f"task{k}")
+        x = torch.tensor([ids])
+        gen = peft_model.generate(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=n,
+                                  min_new_tokens=n, do_sample=False, pad_token_id=pad)
+        return gen[0, -n:].tolist()
+
+    with torch.no_grad():
+        one(0, inputs[0], 2)                                   # warm-up
+        widths.clear()
+        runs = [timed(lambda: [one(k, ids, args.new_tokens) for k, ids in enumerate(inputs)])
+                for _ in range(args.peft_repeats)]
+    hook.remove()
+    peft_s, theirs = statistics.median(t for t, _ in runs), runs[0][1]
+    eos = bb.tokenizer.eos_token_id
+    no_eos = [i for i, a in enumerate(ours) if eos not in a]
+    return {"requests": args.tasks, "tasks": args.tasks, "new_tokens": args.new_tokens,
+            "engine_s": round(ours_s, 4), "peft_s": round(peft_s, 4), "peft_repeats": args.peft_repeats,
+            "engine_requests_per_s": round(args.tasks / ours_s, 2), "peft_requests_per_s": round(args.tasks / peft_s, 2),
+            "speedup": round(peft_s / ours_s, 3),
+            "same_generations": f"{sum(ours[i] == theirs[i] for i in no_eos)}/{len(no_eos)} (rows without EOS)",
+            "peft_tokens_fed_per_decode_step": max(widths[1:args.new_tokens], default=None)}
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    t = time.perf_counter()
+    bb = load_backbone(args.backbone, args.dtype)
+    load_s = time.perf_counter() - t
+    prompts = random_prompts(bb.model, args.tasks, args.prompt_length)
+    states = [compute_prompt_states(bb.model, p) for p in prompts]
+    result = {
+        "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1], "parameters": bb.num_parameters,
+        "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+        "device": "cpu", "load_s": round(load_s, 2), "repeats": args.repeats,
+    }
+    sections = [("mixed_vs_single", bench_mixed_vs_single), ("prefill", bench_prefill)]
+    sections += [] if args.skip_peft else [("engine_vs_peft", bench_engine_vs_peft)]
+    for name, bench in sections:
+        note(f"{name} ... ({time.perf_counter() - started:.0f}s so far)")
+        result[name] = bench(bb, args, prompts, states)
+        note(f"{name}: {json.dumps(result[name])}")               # kept even if a later section is cut short
+    result["total_s"] = round(time.perf_counter() - started, 1)
+    json.dump(result, sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
