@@ -97,9 +97,9 @@ def recorded(monkeypatch):
     calls = []
     real = training.train
 
-    def spy(params, loss_fn, cfg, desc, log_path=None):
+    def spy(params, loss_fn, cfg, desc, log_path=None, **kwargs):
         calls.append((desc, list(params)))
-        return real(params, loss_fn, cfg, desc, log_path)
+        return real(params, loss_fn, cfg, desc, log_path, **kwargs)
 
     monkeypatch.setattr(training, "train", spy)
     monkeypatch.setattr("clinical_mpt.methods.base.train", spy)

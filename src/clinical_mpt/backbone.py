@@ -107,21 +107,62 @@ def tiny_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
 
 
-def tiny_random_llama(seed: int = 0, hidden_size: int = 64, layers: int = 2):
-    """A seeded, randomly initialised 2-layer Llama (vocab 259 to match `tiny_tokenizer`)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+def tiny_llama_config(hidden_size: int = 64, layers: int = 2):
+    """The LlamaConfig of `tiny_random_llama` (vocab 259 to match `tiny_tokenizer`)."""
+    from transformers import LlamaConfig
 
-    config = LlamaConfig(
+    return LlamaConfig(
         vocab_size=len(TINY_SPECIALS) + 256, hidden_size=hidden_size, intermediate_size=2 * hidden_size,
         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
         pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=True,
     )
+
+
+def tiny_random_llama(seed: int = 0, hidden_size: int = 64, layers: int = 2):
+    """A seeded, randomly initialised 2-layer Llama (vocab 259 to match `tiny_tokenizer`)."""
+    from transformers import LlamaForCausalLM
+
+    config = tiny_llama_config(hidden_size, layers)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return LlamaForCausalLM(config)
 
 
-def _load_hf(name: str, dtype: torch.dtype):
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> this process's device (distributed.device(): its GPU under a launch, cuda, or cpu)."""
+    from clinical_mpt import distributed
+
+    if name == "auto":
+        return distributed.device()
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"backbone.device: {name!r} is not auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"backbone.device: {name!r} but no CUDA GPU is visible; use auto or cpu")
+    return device
+
+
+def quantization_config(load_in: str, dtype: torch.dtype, device: torch.device):
+    """BitsAndBytesConfig for `load_in` (8bit | 4bit nf4), or None for 'none'; ConfigError where
+    bitsandbytes cannot run (no CUDA device, or the package is not installed)."""
+    if load_in == "none":
+        return None
+    if load_in not in ("8bit", "4bit"):
+        raise ConfigError(f"backbone.load_in: {load_in!r} is not one of none, 8bit, 4bit")
+    if device.type != "cuda":
+        raise ConfigError(f"backbone.load_in: {load_in} loading needs a CUDA GPU (bitsandbytes); this process "
+                          f"runs on {device}. Use load_in: none (bf16) on CPU")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(f"backbone.load_in: {load_in} needs bitsandbytes: pip install bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    if load_in == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
+
+
+def _load_hf(name: str, dtype: torch.dtype, quantization=None, device: torch.device | None = None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(name)
@@ -133,11 +174,18 @@ def _load_hf(name: str, dtype: torch.dtype):
         kw = {"gguf_file": path.name}
         src = str(path.parent)
     elif path.is_dir():
+        if not any(path.glob("*.safetensors")):  # never fall back to pickled *.bin weights
+            raise ConfigError(f"backbone.name: {path} has no *.safetensors weights; pickled weights (*.bin, *.pt) "
+                              "are never loaded: convert them to safetensors first")
         kw, src = {}, str(path)
     else:
         raise ConfigError(f"backbone.name: {name!r} is not 'default', 'tiny-random-llama', a local model folder "
                           "or a .gguf file (no hub downloads: copy the weights locally and give their path)")
     tokenizer = AutoTokenizer.from_pretrained(src, local_files_only=True, **kw)
+    if quantization is not None:  # bitsandbytes places the quantized weights itself
+        model = AutoModelForCausalLM.from_pretrained(src, local_files_only=True, dtype=dtype, device_map={"": device},
+                                                     quantization_config=quantization, **kw)
+        return model, tokenizer
     model = AutoModelForCausalLM.from_pretrained(src, local_files_only=True, dtype=dtype, **kw)
     return model.to(dtype), tokenizer
 
@@ -156,20 +204,57 @@ def resolve_attention(name: str) -> str:
     return name
 
 
-def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "auto") -> Backbone:
-    """Load a frozen causal LM + tokenizer; every weight has requires_grad=False; eval mode."""
+def set_attention(model, attention: str) -> None:
+    """Pick the attention kernel; 'auto' falls back to eager where a model has no sdpa (gpt-oss)."""
+    if not hasattr(model, "set_attn_implementation"):
+        return
+    choice = resolve_attention(attention)
+    if attention == "auto":  # by where the model is, not where a GPU is
+        choice = "sdpa" if model.device.type == "cuda" else "eager"
+    try:
+        model.set_attn_implementation(choice)
+    except (ValueError, ImportError):
+        if attention != "auto":
+            raise ConfigError(f"backbone.attention: {type(model).__name__} does not support {choice!r}; "
+                              "use auto or eager") from None
+        model.set_attn_implementation("eager")
+
+
+def enable_gradient_checkpointing(model) -> None:
+    """Per-layer activation recomputation (non-reentrant), plus the input-grad hook HF uses for
+    adapters. modeling.text_hidden switches to the [prompt | text] layout for it (HF drops the KV
+    cache under checkpointing), so prompts keep their exact gradients."""
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:  # transformers < 5
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.enable_input_require_grads()
+
+
+def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "auto", device: str = "auto",
+                  gradient_checkpointing: bool = False, load_in: str = "none") -> Backbone:
+    """Load a frozen causal LM + tokenizer onto `device`; every weight has requires_grad=False; eval mode."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch_dtype = resolve_dtype(dtype)
+    target = resolve_device(device)
+    quantization = quantization_config(load_in, torch_dtype, target)
     if name == "tiny-random-llama":
+        if quantization is not None:
+            raise ConfigError("backbone.load_in: quantized loading needs a local HF model folder, "
+                              "not tiny-random-llama")
         model, tokenizer = tiny_random_llama().to(torch_dtype), tiny_tokenizer()
     else:
-        model, tokenizer = _load_hf(name, torch_dtype)
-    if hasattr(model, "set_attn_implementation"):
-        model.set_attn_implementation(resolve_attention(attention))
+        model, tokenizer = _load_hf(name, torch_dtype, quantization, target)
+    if quantization is None:
+        model = model.to(target)
+    set_attention(model, attention)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.requires_grad_(False)
     model.eval()
+    if gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fingerprint(model))
 
 

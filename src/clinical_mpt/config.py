@@ -31,6 +31,14 @@ class BackboneConfig:
                               "a local HF model directory, or a .gguf file")
     dtype: str = _f("auto", "auto | bfloat16 | float32 | float16; auto = bf16 where the hardware supports it")
     attention: str = _f("auto", "auto | eager | sdpa; auto = eager on CPU (faster backward), sdpa on GPU")
+    device: str = _f("auto", "auto | cpu | cuda | cuda:N; auto = this process's GPU under `accelerate launch`, "
+                             "else cuda when a GPU is present, else cpu")
+    gradient_checkpointing: bool = _f(False, "recompute each layer's activations in backward (less memory, "
+                                             "~1/3 more compute); prompts still get exact gradients")
+    load_in: str = _f("none", "none | 8bit | 4bit: quantize the frozen weights with bitsandbytes at load "
+                              "(CUDA GPU and a local HF folder only)")
+    shape: str = _f("", "built-in shape for `--dry-run` estimates when `name` is not on this machine: "
+                        "llama-3.1-8b | meditron3-8b | gpt-oss-20b | smollm2-135m")
 
 
 @dataclass
@@ -76,6 +84,8 @@ class DistillConfig:
     sampling_temperature: float = _f(2.0, "mixture temperature (p_k proportional to n_k^(1/T)) when sampling = temperature")
     teacher_topk: int = _f(64, "teacher logits cached as top-k + rest bucket (0 = keep the full vocabulary)")
     uv_init_std: float = _f(0.0, "u, v start at 1 + N(0, std) so the student starts at P*")
+    teacher_cache: str = _f("memory", "where teacher outputs are kept: memory (CPU RAM) | disk "
+                                      "(OUT/distill/teacher_cache/*.safetensors, read per batch)")
 
 
 @dataclass
@@ -162,6 +172,8 @@ _ALIASES = {"lambda": "lambda_"}
 _CHOICES = {
     ("BackboneConfig", "dtype"): ("auto", "bfloat16", "float32", "float16"),
     ("BackboneConfig", "attention"): ("auto", "eager", "sdpa"),
+    ("BackboneConfig", "load_in"): ("none", "8bit", "4bit"),
+    ("DistillConfig", "teacher_cache"): ("memory", "disk"),
     ("PromptConfig", "init"): ("vocab", "text", "random"),
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),

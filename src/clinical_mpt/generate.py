@@ -31,34 +31,36 @@ def greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]]
     from transformers import DynamicCache
 
     emb_layer = model.get_input_embeddings()
+    device = emb_layer.weight.device
     B, L = len(inputs), (0 if prompts is None else prompts.shape[1])
     width = L + max(len(x) for x in inputs)
     embeds = emb_layer.weight.new_zeros(B, width, emb_layer.weight.shape[1])  # (B, L+T, d)
-    mask = torch.zeros(B, width, dtype=torch.long)
+    mask = torch.zeros(B, width, dtype=torch.long, device=device)
     for i, ids in enumerate(inputs):
         start = width - L - len(ids)
         if L:
-            embeds[i, start:start + L] = prompts[i].to(embeds.dtype)
-        embeds[i, start + L:] = emb_layer(torch.tensor(ids, dtype=torch.long))
+            embeds[i, start:start + L] = prompts[i].to(embeds)
+        embeds[i, start + L:] = emb_layer(torch.tensor(ids, dtype=torch.long, device=device))
         mask[i, start:] = 1
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
     key = cache_kwarg(model)
     out = model(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, use_cache=True,
                 logits_to_keep=1, **{key: DynamicCache()})
     generated = [[] for _ in range(B)]
-    done = torch.zeros(B, dtype=torch.bool)
+    done = [False] * B
     for _ in range(max_new_tokens):
         next_ids = out.logits[:, -1].argmax(-1)                        # (B,)
-        for i in range(B):
+        for i, token in enumerate(next_ids.tolist()):                  # one device sync per step
             if not done[i]:
-                if next_ids[i].item() == eos_id:
+                if token == eos_id:
                     done[i] = True
                 else:
-                    generated[i].append(next_ids[i].item())
-        if done.all():
+                    generated[i].append(token)
+        if all(done):
             break
         mask = torch.cat([mask, mask.new_ones(B, 1)], dim=1)
         position_ids = position_ids[:, -1:] + 1
-        out = model(input_ids=next_ids.masked_fill(done, pad_id)[:, None], attention_mask=mask,
+        finished = torch.tensor(done, device=device)
+        out = model(input_ids=next_ids.masked_fill(finished, pad_id)[:, None], attention_mask=mask,
                     position_ids=position_ids, use_cache=True, logits_to_keep=1, **{key: returned_cache(out)})
     return generated

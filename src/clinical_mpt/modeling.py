@@ -11,6 +11,10 @@ text, (B, T), on top: m*L + B*T positions instead of B*(L+T). Gradients flow bac
 
 The hidden state of text position t-1 predicts x_t; the LM head is applied only at answer positions
 (labels != -100), which skips most of the vocabulary projection.
+
+With gradient checkpointing on (backbone.gradient_checkpointing), HF recomputes each layer in backward
+and drops any KV cache, so the prompts enter as plain leading `inputs_embeds` instead: B*(L+T)
+positions, the same values and gradients. Batches may sit on the CPU; they are moved to the model.
 """
 
 from __future__ import annotations
@@ -35,25 +39,58 @@ def prompt_cache(model, prompts: torch.Tensor, rows: torch.Tensor):
 
     from clinical_mpt.generate import cache_kwarg
 
-    cache = DynamicCache(config=model.config)
-    embeds = prompts.to(model.get_input_embeddings().weight.dtype)
+    cache = DynamicCache()  # full-length layers: a sliding-window layer would drop prompt positions
+    weight = model.get_input_embeddings().weight
+    embeds = prompts.to(device=weight.device, dtype=weight.dtype)
     decoder(model)(inputs_embeds=embeds, use_cache=True, **{cache_kwarg(decoder(model)): cache})
-    cache.batch_select_indices(rows)
+    cache.batch_select_indices(rows.to(weight.device))
     return cache
+
+
+def checkpointing(model) -> bool:
+    """Whether gradient (activation) checkpointing is on (transformers 5 name, then the older one)."""
+    if hasattr(type(model), "is_activation_checkpointing"):
+        return bool(model.is_activation_checkpointing)
+    return bool(getattr(model, "is_gradient_checkpointing", False))
+
+
+def checkpointed_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
+                             attention_mask: torch.Tensor) -> torch.Tensor:
+    """`text_hidden` under gradient checkpointing: [prompts[rows] | text] as inputs_embeds (B, L+T, d).
+
+    HF checkpoints a layer only in training mode; the frozen backbone stays in eval mode, so only the
+    layers' own flag is raised for this call (their sub-modules stay in eval: no dropout).
+    """
+    L = prompts.shape[1]
+    embeds, mask = prompted_embeds(model, prompts[rows.to(prompts.device)], input_ids, attention_mask)
+    layers = [m for m in decoder(model).modules() if getattr(m, "gradient_checkpointing", False)]
+    modes = [m.training for m in layers]
+    for m in layers:
+        m.training = True
+    try:
+        out = decoder(model)(inputs_embeds=embeds, attention_mask=mask, use_cache=False)
+    finally:
+        for m, mode in zip(layers, modes):
+            m.training = mode
+    return out.last_hidden_state[:, L:]                                   # (B, T, d)
 
 
 def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor) -> torch.Tensor:
     """Final hidden states of the text positions (B, T, d), each row prefixed by prompts[rows[i]]."""
+    device = model.get_input_embeddings().weight.device
+    input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
     if prompts is None:  # LoRA / full fine-tuning / zero-shot: the bare model
         return decoder(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+    if torch.is_grad_enabled() and checkpointing(model):
+        return checkpointed_text_hidden(model, prompts, rows, input_ids, attention_mask)
     from clinical_mpt.generate import cache_kwarg
 
     B, T = input_ids.shape
     L = prompts.shape[1]
     cache = prompt_cache(model, prompts, rows)
     mask = torch.cat([attention_mask.new_ones(B, L), attention_mask], dim=1)     # (B, L+T)
-    positions = torch.arange(L, L + T).unsqueeze(0).expand(B, -1)                 # (B, T)
+    positions = torch.arange(L, L + T, device=device).unsqueeze(0).expand(B, -1)  # (B, T)
     out = decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
                          **{cache_kwarg(decoder(model)): cache})
     return out.last_hidden_state
@@ -63,7 +100,7 @@ def prompted_embeds(model, prompts: torch.Tensor, input_ids: torch.Tensor, atten
     """prompts (B, L, d), input_ids/attention_mask (B, T) -> inputs_embeds (B, L+T, d), mask (B, L+T).
     The plain concatenated layout (used by reference checks and benchmarks)."""
     embeds = model.get_input_embeddings()(input_ids)                     # (B, T, d) backbone dtype
-    embeds = torch.cat([prompts.to(embeds.dtype), embeds], dim=1)        # (B, L+T, d)
+    embeds = torch.cat([prompts.to(embeds), embeds], dim=1)              # (B, L+T, d)
     prompt_mask = attention_mask.new_ones(prompts.shape[0], prompts.shape[1])
     return embeds, torch.cat([prompt_mask, attention_mask], dim=1)
 
@@ -82,6 +119,6 @@ def answer_hidden_and_logits(model, prompt_fn, task_ids: torch.Tensor, batch: di
     """
     prompts, rows = unique_prompts(prompt_fn, task_ids) if prompt_fn is not None else (None, None)
     hidden = text_hidden(model, prompts, rows, batch["input_ids"], batch["attention_mask"])  # (B, T, d)
-    r, pos, targets = answer_positions(batch["labels"])
+    r, pos, targets = answer_positions(batch["labels"].to(hidden.device))
     h = hidden[r, pos]                                                    # (N, d)
     return h, model.get_output_embeddings()(h), targets

@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from clinical_mpt.progress import progress
 
+from clinical_mpt import distributed
 from clinical_mpt.config import TrainConfig
 from clinical_mpt.data.jsonl import atomic_write_text
 
@@ -55,6 +56,8 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
     With `checkpoint_dir`, the full training state (params, optimizer, scheduler, RNG, `sampler`'s
     data position) is saved every `cfg.checkpoint_every` steps; `resume=True` continues from it.
     The checkpoint folder is removed when training completes.
+    Under a multi-process launch (distributed.py) the gradients of `params` are averaged over the
+    ranks after each backward; only rank 0 writes the log and checkpoints and shows the progress bar.
     """
     from clinical_mpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 
@@ -65,23 +68,28 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
         first, sampler_state = load_checkpoint(checkpoint_dir, params, opt, sched)
         if sampler is not None and sampler_state is not None:
             sampler.load_state_dict(sampler_state)
-        if log_path:
+        if log_path and distributed.is_main():
             _drop_logged_after(Path(log_path), desc, first)
         print(f"{desc}: resumed from step {first}", flush=True)
+    distributed.broadcast_params(params)
     rows, start = [], time.time()
+    log_path = log_path if distributed.is_main() else None
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "a", encoding="utf-8") if log_path else None
-    bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps)
+    bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps,
+                   disable=not distributed.is_main())
     try:
         for step in bar:
             _fault_injection(desc, step)
             loss, extra = loss_fn(step)
-            value = loss.item()
+            value, *rest = distributed.mean_scalars([loss.item()] + [float(v) for v in extra.values()])
+            extra = dict(zip(extra, rest))
             if not math.isfinite(value):
                 raise FloatingPointError(f"{desc}: loss became {value} at step {step}; lower the learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            distributed.all_reduce_grads(params)
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
@@ -95,13 +103,14 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
                     log.write(json.dumps(row) + "\n")
                     log.flush()
             if checkpoint_dir and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 \
-                    and step + 1 < cfg.steps:
+                    and step + 1 < cfg.steps and distributed.is_main():
                 save_checkpoint(checkpoint_dir, step + 1, params, opt, sched,
                                 sampler.state_dict() if sampler is not None else None)
     finally:
         bar.close()
         if log:
             log.close()
-    if checkpoint_dir and Path(checkpoint_dir).exists():
+    distributed.check_in_sync(params, desc)
+    if checkpoint_dir and Path(checkpoint_dir).exists() and distributed.is_main():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return rows

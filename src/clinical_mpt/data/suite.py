@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 from clinical_mpt.batching import TaskData
-from clinical_mpt.data.canonical import validate_examples
-from clinical_mpt.data.jsonl import read_jsonl
+from clinical_mpt.data.canonical import TYPES, validate_examples
+from clinical_mpt.data.jsonl import parse_json, read_jsonl
 from clinical_mpt.errors import ConfigError, DataError
+
+ROLES = ("source", "target")
+TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a folder name: no '/', no '..' (as in the library)
 
 
 def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
@@ -27,12 +30,28 @@ def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
         print(f"generating the synthetic clinical suite in {folder} (seed {synth_seed})", flush=True)
         generate_suite(folder, seed=synth_seed)
     try:
-        suite = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: invalid JSON ({e})") from None
-    if not isinstance(suite.get("tasks"), list):
-        raise DataError(f"{path}: needs a 'tasks' list")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    suite = parse_json(text, str(path), whole_file=True)
+    check_suite(suite, path)
     return suite
+
+
+def check_suite(suite, path: Path) -> None:
+    """DataError naming the task unless `suite` is {"tasks": [{"name", "type", "role", ...}]} with
+    unique folder-safe names, known types and roles source | target."""
+    if not isinstance(suite, dict) or not isinstance(suite.get("tasks"), list):
+        raise DataError(f"{path}: needs a JSON object with a 'tasks' list")
+    seen = set()
+    for i, t in enumerate(suite["tasks"]):
+        name = t.get("name") if isinstance(t, dict) else None
+        if not isinstance(name, str) or not TASK_NAME.match(name):
+            raise DataError(f"{path}: tasks[{i}]: 'name' must be letters, digits, '_', '.' or '-' (got {name!r})")
+        if t.get("type") not in TYPES or t.get("role") not in ROLES or name in seen:
+            raise DataError(f"{path}: task {name}: needs a unique name, 'type' one of {', '.join(TYPES)} "
+                            f"and 'role' source or target")
+        seen.add(name)
 
 
 def select_tasks(suite: dict, role: str, names: list[str]) -> list[dict]:

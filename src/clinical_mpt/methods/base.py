@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from clinical_mpt import distributed
 from clinical_mpt.batching import MixtureSampler, TaskData, collate
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits
@@ -39,17 +40,31 @@ class MethodContext:
         return Path(self.out) / "checkpoints" / Path(*parts)
 
 
+def answer_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
+    """Answer positions of encoded rows [(input_ids, target_ids)]: one per target token (the first
+    position of a row predicts nothing, so a row without input has one fewer)."""
+    return sum(len(target) - (len(inp) == 0) for inp, target in rows)
+
+
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
                    resume: bool = False) -> list[dict]:
-    """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None."""
+    """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None.
+
+    Every rank samples the same global batch and runs its slice (distributed.py); in one process
+    the slice is the whole batch and the loss is unscaled.
+    """
     sampler = MixtureSampler([task], [1.0], seed)
     batch_size = min(train_cfg.batch_size, len(task.encoded))
 
     def loss_fn(step):
-        rows, task_ids = sampler.sample(batch_size)
+        batch = [task.encoded[j] for _, j in sampler.sample_refs(batch_size)]  # the global batch
+        rows = distributed.shard_rows(batch)
+        if not rows:
+            return distributed.zero_loss(params), {}
+        task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
-        return lm_loss(logits, targets), {}
+        return lm_loss(logits, targets) * distributed.token_share(answer_tokens(rows), answer_tokens(batch)), {}
 
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
                  sampler=sampler, resume=resume)

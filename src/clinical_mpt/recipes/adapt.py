@@ -53,6 +53,7 @@ def load_target_train(cfg, tokenizer, spec: dict, shots: int | None, seed: int):
 
 def adapt_one(ctx, spec: dict, shots: int | None, seed: int, train_meta_prompt: bool, folder: Path):
     """Train (or load, when already saved with the same config) one target prompt; -> Fitted."""
+    from clinical_mpt import distributed
     from clinical_mpt.artifacts import load_artifact, save_artifact
     from clinical_mpt.methods import mpt as mpt_method
     from clinical_mpt.methods.base import Fitted
@@ -69,6 +70,9 @@ def adapt_one(ctx, spec: dict, shots: int | None, seed: int, train_meta_prompt: 
                           tensors)
     task = load_target_train(cfg, bb.tokenizer, spec, shots, seed)
     fitted = mpt_method.fit(ctx, task, seed, folder.parent / "log.jsonl", train_meta_prompt)
+    if not distributed.is_main():
+        distributed.barrier()  # rank 0 saves
+        return fitted
     save_artifact(folder, fitted.tensors,
                   {"kind": "target", "method": "mpt-full-prompt" if train_meta_prompt else "mpt",
                    "task": spec["name"], "type": spec["type"], "instruction": spec.get("instruction"),
@@ -78,6 +82,7 @@ def adapt_one(ctx, spec: dict, shots: int | None, seed: int, train_meta_prompt: 
                    "task_parameters": sum(t.numel() for t in fitted.tensors.values()),
                    "init_from": cfg.adapt.init_from, "train_meta_prompt": train_meta_prompt, "key": key},
                   bb.fingerprint)
+    distributed.barrier()
     return fitted
 
 
@@ -93,13 +98,15 @@ def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: boo
 
 
 def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
+    from clinical_mpt import distributed
     from clinical_mpt.data.suite import load_suite, select_tasks
 
     acfg = cfg.adapt
     folder = out / "adapt" / variant_name(acfg.shots, acfg.shot_seed, acfg.train_meta_prompt)
-    if force and folder.exists():
+    if force and folder.exists() and distributed.is_main():
         for cfg_file in folder.glob("*/config.json"):
             cfg_file.unlink()
+    distributed.barrier()
     ctx = method_context(cfg, backbone, out, resume=resume)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     start = time.time()
@@ -111,6 +118,8 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
 
 
 def main(args) -> int:
+    if (code := common.launch_or_plan(args)) is not None:
+        return code
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
     run_adapt(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)

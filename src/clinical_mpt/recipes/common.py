@@ -21,14 +21,58 @@ def configure(parser) -> None:
     parser.add_argument("--force", action="store_true", help="re-run stages that already finished")
     parser.add_argument("--resume", action="store_true",
                         help="continue interrupted trainings from their last checkpoint (OUT/checkpoints/)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan, parameter counts and a GPU memory estimate; load and write nothing")
+    parser.add_argument("--launcher", choices=["none", "accelerate"], default="none",
+                        help="accelerate: re-run this command under `accelerate launch` (data-parallel over "
+                             "--num-processes processes; see docs/scaling.md)")
+    parser.add_argument("--accelerate-config", metavar="YAML",
+                        help="with --launcher accelerate: an accelerate config, e.g. configs/accelerate/ddp.yaml")
+    parser.add_argument("--num-processes", type=int, metavar="N",
+                        help="processes (GPUs): how many --launcher accelerate starts; with --dry-run, "
+                             "the memory estimate is per process")
+
+
+def launch_or_plan(args) -> int | None:
+    """Handle --dry-run (print the plan) and --launcher accelerate (re-run under `accelerate launch`):
+    the exit code when one of them ran, else None (run the command here)."""
+    from clinical_mpt import distributed
+
+    if getattr(args, "dry_run", False):
+        from clinical_mpt.recipes.plan import print_plan
+
+        print_plan(load_config(args.config, args.overrides), getattr(args, "command", None) or "run", args.out,
+                   getattr(args, "num_processes", None) or 1)
+        return 0
+    if getattr(args, "launcher", "none") != "accelerate" or distributed.launched():
+        return None
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+    cmd += ["--config_file", args.accelerate_config] if args.accelerate_config else []
+    cmd += ["--num_processes", str(args.num_processes)] if args.num_processes else []
+    cmd += ["-m", "clinical_mpt", args.command, args.config, *args.overrides]
+    cmd += (["--out", args.out] if args.out else []) + [f for f in ("--force", "--resume") if getattr(args, f[2:])]
+    print("launching:", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
 
 
 def setup(args) -> tuple[RunConfig, Path]:
+    """Config + output folder. Under a launch, rank 0 writes config.yaml and makes the suite first."""
+    from clinical_mpt import distributed
+
     cfg = load_config(args.config, args.overrides)
     cfg.out = args.out or cfg.out
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", f"# clinical-mpt run {args.config} --out {out}\n" + dump_config(cfg))
+    if distributed.is_main():
+        atomic_write_text(out / "config.yaml", f"# clinical-mpt run {args.config} --out {out}\n" + dump_config(cfg))
+        if distributed.launched():  # generate the synthetic suite once, before the other ranks read it
+            from clinical_mpt.data.suite import load_suite
+
+            load_suite(cfg.data.suite, cfg.data.synth_seed)
+    distributed.barrier()
     return cfg, out
 
 
@@ -42,10 +86,11 @@ def seed_everything(seed: int) -> None:
 def load_backbone_for(cfg: RunConfig):
     from clinical_mpt.backbone import load_backbone
 
+    b = cfg.backbone
     t = time.time()
-    backbone = load_backbone(cfg.backbone.name, cfg.backbone.dtype, cfg.backbone.attention)
-    print(f"backbone {cfg.backbone.name}: {backbone.num_parameters:,} parameters, {backbone.dtype}, "
-          f"loaded in {time.time() - t:.1f}s", flush=True)
+    backbone = load_backbone(b.name, b.dtype, b.attention, b.device, b.gradient_checkpointing, b.load_in)
+    print(f"backbone {b.name}: {backbone.num_parameters:,} parameters, {backbone.dtype}, "
+          f"{backbone.model.device}, loaded in {time.time() - t:.1f}s", flush=True)
     return backbone
 
 

@@ -4,7 +4,9 @@
     loss = LM loss + lambda * ( KL_T(teacher || student) + MSE(hidden_teacher, hidden_student) )
 
 on a mixture of all source tasks (each row of a batch picks its task). Teacher outputs are computed
-once (teacher_cache.py). P* starts at the mean of the teacher prompts, u and v at ones.
+once (teacher_cache.py), kept in memory or, with `distill.teacher_cache: disk`, in safetensors files
+under DIR/distill/teacher_cache/ read per batch. P* starts at the mean of the teacher prompts, u and v
+at ones. Under a multi-process launch each rank runs its slice of every global batch (distributed.py).
 
     clinical-mpt distill CONFIG [--out DIR]   ->   DIR/distill/{config.json, prompt.safetensors}
 """
@@ -23,8 +25,9 @@ def configure(parser) -> None:
     common.configure(parser)
 
 
-def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg):
-    """-> (total loss, components) for one mixed-task batch."""
+def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg, share: float = 1.0):
+    """-> (total loss, components) for one mixed-task batch; both scaled by this rank's `share` of the
+    global batch (distributed.token_share; 1 in one process)."""
     from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss
     from clinical_mpt.modeling import answer_hidden_and_logits
     from clinical_mpt.teacher_cache import gather
@@ -34,24 +37,49 @@ def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg):
     parts = {"lm": lm.detach()}
     total = lm
     if dcfg.use_kl or dcfg.use_mse:
-        teacher = gather(cache, refs)
+        teacher = gather(cache, refs, logits.device)
         if dcfg.use_kl:
             parts["kl"] = kl_topk(teacher.logp, teacher.ids, logits, dcfg.temperature)
             total = total + dcfg.lambda_ * parts["kl"]
         if dcfg.use_mse:
             parts["mse"] = hidden_mse(hidden, teacher.hidden)
             total = total + dcfg.lambda_ * parts["mse"]
-    return total, {k: v.detach() for k, v in parts.items()}
+    return total * share, {k: v.detach() * share for k, v in parts.items()}
+
+
+def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> list:
+    """Per task, its examples' teacher outputs: in memory, or files under DIR/distill/teacher_cache/
+    (each rank computes every W-th task's file, reused while the teachers and T, k are unchanged)."""
+    from clinical_mpt import distributed
+    from clinical_mpt.teacher_cache import DiskTeacherOutputs, compute_teacher_outputs, save_teacher_outputs
+
+    dcfg, pad = cfg.distill, backbone.tokenizer.pad_token_id
+    if not (dcfg.use_kl or dcfg.use_mse):
+        return []
+    if dcfg.teacher_cache == "memory":
+        return [compute_teacher_outputs(backbone.model, p, t.encoded, pad, dcfg.temperature, dcfg.teacher_topk,
+                                        desc=t.name) for p, t in zip(teachers, tasks)]
+    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
+    paths = [out / "distill" / "teacher_cache" / f"{t.name}.safetensors" for t in tasks]
+    for k in range(distributed.rank(), len(tasks), distributed.world_size()):
+        if DiskTeacherOutputs.key_of(paths[k]) != key:
+            save_teacher_outputs(paths[k], compute_teacher_outputs(
+                backbone.model, teachers[k], tasks[k].encoded, pad, dcfg.temperature, dcfg.teacher_topk,
+                desc=tasks[k].name), key)
+    distributed.barrier()
+    return [DiskTeacherOutputs(p) for p in paths]
 
 
 def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     import torch
 
+    from clinical_mpt import distributed
     from clinical_mpt.artifacts import load_artifact, save_artifact
     from clinical_mpt.batching import MixtureSampler, collate, encode_task, mixture_probs
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+    from clinical_mpt.errors import ConfigError
+    from clinical_mpt.methods.base import answer_tokens
     from clinical_mpt.prompts import MPTPrompt
-    from clinical_mpt.teacher_cache import compute_teacher_outputs
 
     folder = out / "distill"
     key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
@@ -59,43 +87,50 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
         print(f"distill: already done in {folder} (use --force to re-run)")
         return folder
     dcfg = cfg.distill
+    if dcfg.train.batch_size < distributed.world_size():
+        raise ConfigError(f"distill.train.batch_size ({dcfg.train.batch_size}) is smaller than the number of "
+                          f"processes ({distributed.world_size()}); raise it or launch fewer processes")
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "source", cfg.data.source_tasks)
     teachers = [load_artifact(out / "teachers" / s["name"], backbone.fingerprint)[0]["prompt"] for s in specs]
     tasks = [encode_task(backbone.tokenizer, load_split(cfg.data.suite, s, "train", cfg.data.max_train_examples),
                          cfg.data.max_input_tokens, cfg.data.max_target_tokens) for s in specs]
     pad = backbone.tokenizer.pad_token_id
     start = time.time()
-    cache = []
-    if dcfg.use_kl or dcfg.use_mse:
-        cache = [compute_teacher_outputs(backbone.model, p, t.encoded, pad, dcfg.temperature, dcfg.teacher_topk,
-                                         desc=t.name) for p, t in zip(teachers, tasks)]
+    cache = teacher_outputs(cfg, backbone, out, teachers, tasks)
     gen = torch.Generator().manual_seed(cfg.seed)
     mpt = MPTPrompt(torch.stack(teachers).mean(0), len(tasks), cfg.prompt.rank, dcfg.uv_init_std, gen)
     sampler = MixtureSampler(tasks, mixture_probs([len(t.examples) for t in tasks], dcfg.sampling,
                                                   dcfg.sampling_temperature), cfg.seed)
 
     def loss_fn(step):
-        refs = sampler.sample_refs(dcfg.train.batch_size)
-        batch = collate([tasks[k].encoded[j] for k, j in refs], pad)
+        global_refs = sampler.sample_refs(dcfg.train.batch_size)  # the same on every rank
+        refs = distributed.shard_rows(global_refs)
+        rows = [tasks[k].encoded[j] for k, j in refs]
+        share = distributed.token_share(answer_tokens(rows),
+                                        answer_tokens([tasks[k].encoded[j] for k, j in global_refs]))
         task_ids = torch.tensor([k for k, _ in refs], dtype=torch.long)
-        return distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg)
+        return distill_loss(backbone, mpt, collate(rows, pad), refs, task_ids, cache, dcfg, share)
 
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.jsonl"
-    if not resume:
+    if not resume and distributed.is_main():
         log_path.unlink(missing_ok=True)
     common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
                  checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume)
-    save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
-                  {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],
-                   "types": [s["type"] for s in specs], "prompt_length": cfg.prompt.length, "rank": cfg.prompt.rank,
-                   "lambda": dcfg.lambda_, "temperature": dcfg.temperature, "steps": dcfg.train.steps},
-                  backbone.fingerprint)
-    common.mark_done(folder, key, time.time() - start)
+    if distributed.is_main():
+        save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
+                      {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],
+                       "types": [s["type"] for s in specs], "prompt_length": cfg.prompt.length,
+                       "rank": cfg.prompt.rank, "lambda": dcfg.lambda_, "temperature": dcfg.temperature,
+                       "steps": dcfg.train.steps}, backbone.fingerprint)
+        common.mark_done(folder, key, time.time() - start)
+    distributed.barrier()
     return folder
 
 
 def main(args) -> int:
+    if (code := common.launch_or_plan(args)) is not None:
+        return code
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
     run_distill(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)

@@ -58,6 +58,7 @@ def with_target_steps(cfg, steps: int):
 
 
 def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
+    from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.methods import METHODS
     from clinical_mpt.recipes.adapt import adapt_one, load_target_train
@@ -72,7 +73,7 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     log_dir = out / "targets" / method / setting
     log_dir.mkdir(parents=True, exist_ok=True)
     fitted = METHODS[method](ctx, task, seed, log_dir / "log.jsonl")
-    if fitted.tensors:
+    if fitted.tensors and distributed.is_main():
         save_artifact(log_dir / spec["name"], fitted.tensors,
                       {"kind": "target", "method": method, "task": spec["name"], "type": spec["type"],
                        "instruction": spec.get("instruction"), "prompt_length": ctx.cfg.prompt.length,
@@ -82,7 +83,9 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
 
 
 def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, force: bool) -> dict:
-    """Train + predict + score one (method, setting, task); cached in metrics.json by config key."""
+    """Train + predict + score one (method, setting, task); cached in metrics.json by config key.
+    Under a launch every rank trains, predicts its slice of the examples, and rank 0 writes."""
+    from clinical_mpt import distributed
     from clinical_mpt.data.jsonl import write_json, write_jsonl
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.predict import predict_task
@@ -102,17 +105,20 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     fitted = fit_method(ctx, method, spec, setting, shots, seed)
     task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
     runner = dataclasses.replace(ctx.backbone, model=fitted.model)
-    preds = predict_task(runner, fitted.prompt, task, cfg.eval.batch_size, cfg.data.max_input_tokens,
-                         desc=f"{method} {setting} {spec['name']}")
+    mine = dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
+    preds = distributed.gather_rows(predict_task(runner, fitted.prompt, mine, cfg.eval.batch_size,
+                                                 cfg.data.max_input_tokens, desc=f"{method} {setting} {spec['name']}"))
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
     record = {"key": key, "method": method, "setting": setting, "task": spec["name"], "type": spec["type"],
               "metric": primary, "score": metrics[primary], "metrics": metrics,
               "trainable_parameters": fitted.trainable_parameters, "bytes_per_task": fitted.bytes_per_task,
               "seconds": round(time.time() - start, 1)}
-    write_jsonl(folder / "predictions.jsonl", preds)
-    write_json(folder / "metrics.json", record)
-    print(f"  {method:<16} {setting:<10} {spec['name']:<26} {primary:<9} {metrics[primary]:.3f}", flush=True)
+    if distributed.is_main():
+        write_jsonl(folder / "predictions.jsonl", preds)
+        write_json(folder / "metrics.json", record)
+        print(f"  {method:<16} {setting:<10} {spec['name']:<26} {primary:<9} {metrics[primary]:.3f}", flush=True)
+    distributed.barrier()
     return record
 
 
@@ -183,13 +189,19 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
             if runs_for(method, shots, cfg.protocol.shot_methods):
                 for i, spec in enumerate(specs):
                     records.append(evaluate_one(ctx, method, spec, setting, shots, seed + i, force))
-    results = write_results(cfg, backbone, out, aggregate(records, backbone.num_parameters),
-                            time.time() - (started or time.time()))
+    from clinical_mpt import distributed
+
+    methods = aggregate(records, backbone.num_parameters)
+    if not distributed.is_main():
+        return {"methods": methods}
+    results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()))
     print_table(results)
     return results
 
 
 def main(args) -> int:
+    if (code := common.launch_or_plan(args)) is not None:
+        return code
     started = time.time()
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)

@@ -34,6 +34,7 @@ def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir
 
 
 def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
+    from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.batching import encode_task
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
@@ -55,16 +56,22 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
         encode_task(backbone.tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
         prompt = train_teacher(backbone, task, cfg, cfg.seed + i, log_path,
                                out / "checkpoints" / "teach" / spec["name"], resume)
-        save_artifact(folder / spec["name"], {"prompt": prompt.weight},
-                      {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
-                       "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
-                       "train_examples": len(task.examples), "steps": cfg.teach.steps, "key": key},
-                      backbone.fingerprint)
-    common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
+        if distributed.is_main():
+            save_artifact(folder / spec["name"], {"prompt": prompt.weight},
+                          {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
+                           "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
+                           "train_examples": len(task.examples), "steps": cfg.teach.steps, "key": key},
+                          backbone.fingerprint)
+        distributed.barrier()  # every rank sees the same finished teachers
+    if distributed.is_main():
+        common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
+    distributed.barrier()
     return folder
 
 
 def main(args) -> int:
+    if (code := common.launch_or_plan(args)) is not None:
+        return code
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
     run_teach(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)

@@ -23,13 +23,11 @@ PromptStates = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 def new_cache(model):
-    """An empty DynamicCache laid out for `model` (config-aware where transformers supports it)."""
+    """An empty full-length DynamicCache. Not the config-aware layout: its sliding-window layers
+    (gpt-oss) would keep only window - 1 prompt positions; the model's masks apply the window."""
     from transformers import DynamicCache
 
-    try:
-        return DynamicCache(config=model.config)
-    except TypeError:  # transformers < 4.56
-        return DynamicCache()
+    return DynamicCache()
 
 
 def cache_layers(cache) -> PromptStates:

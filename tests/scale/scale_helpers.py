@@ -1,0 +1,90 @@
+"""Helpers of the scale-out tests: tiny random models of each backbone family of the study, saved as
+local HF folders (config + safetensors + tokenizer; nothing downloaded), and a CLI runner.
+
+CLINICAL_MPT_TEST_DEVICE=cuda (benchmarks/gpu.sh) runs the end-to-end tests on the GPU in bf16; the
+default is the CPU in fp32. Subprocesses run single-threaded: on a small shared CPU, two torch
+threads per process fight over the cores and a step is many times slower.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = "configs/tiny.yaml"
+VOCAB = 259  # clinical_mpt.backbone.tiny_tokenizer(): 3 specials + 256 bytes
+CHAT_TEMPLATE = "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}</s>{% endfor %}"
+
+
+def target_device() -> str:
+    return os.environ.get("CLINICAL_MPT_TEST_DEVICE", "cpu")
+
+
+def device_overrides() -> list[str]:
+    """CLI overrides that put a tiny run on the test device (bf16 on CUDA)."""
+    dev = target_device()
+    return [f"backbone.device={dev}"] + (["backbone.dtype=bfloat16"] if dev.startswith("cuda") else [])
+
+
+def cli_env(**extra) -> dict:
+    return dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1",
+                TOKENIZERS_PARALLELISM="false", **extra)
+
+
+def run_cli(*args, env: dict | None = None, timeout: int = 240, launcher: list[str] | None = None):
+    """`python -m clinical_mpt ARGS` (or `LAUNCHER -m clinical_mpt ARGS`) from the repo root."""
+    cmd = (launcher or [sys.executable]) + ["-m", "clinical_mpt", *map(str, args)]
+    return subprocess.run(cmd, cwd=REPO, env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def suite_overrides(suite: Path) -> list[str]:
+    return [f"data.suite={suite}", "data.source_tasks=[]", "data.target_tasks=[]"]
+
+
+def _config(arch: str):
+    """A tiny config of each family: 2 layers, d = 64, vocab of the byte tokenizer."""
+    from transformers import GptOssConfig, LlamaConfig, Qwen2Config
+
+    common = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    if arch == "llama":
+        return LlamaConfig(intermediate_size=128, max_position_embeddings=2048, tie_word_embeddings=True, **common)
+    if arch == "qwen2":
+        return Qwen2Config(intermediate_size=128, max_position_embeddings=2048, tie_word_embeddings=True, **common)
+    if arch == "gpt_oss":  # MoE, attention sinks, a sliding window (8) shorter than prompt + text
+        return GptOssConfig(intermediate_size=64, head_dim=16, num_local_experts=4, num_experts_per_tok=2,
+                            sliding_window=8, layer_types=["sliding_attention", "full_attention"],
+                            max_position_embeddings=131072, tie_word_embeddings=False, **common)
+    raise ValueError(arch)
+
+
+ARCHITECTURES = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gpt_oss": "GptOssForCausalLM"}
+
+
+def build_tiny_model(arch: str, folder: Path, seed: int = 0) -> Path:
+    """Save a seeded random model of `arch` and a tokenizer into `folder` (a local HF model folder).
+
+    Tokenizers differ as real ones do: llama has a pad token, qwen2 none (eos doubles as pad), gpt-oss
+    a chat template (never applied: prompts and task templates go in as plain text).
+    """
+    from transformers import AutoModelForCausalLM
+
+    from clinical_mpt.backbone import tiny_tokenizer
+
+    config = _config(arch)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(config)
+    model.save_pretrained(folder)
+    tok = tiny_tokenizer()
+    if arch == "qwen2":
+        tok.pad_token = None
+    if arch == "gpt_oss":
+        tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(folder)
+    return folder

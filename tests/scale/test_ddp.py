@@ -1,0 +1,98 @@
+"""Data-parallel training through `accelerate launch`: two CPU processes (gloo) against one process
+with the same global batch. Every rank samples the same global batch and runs its slice; only the
+prompt gradients are averaged, so the ranks stay identical and match the single process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from scale_helpers import REPO, TINY, cli_env, run_cli, suite_overrides
+
+BATCH = ["teach.batch_size=5", "distill.train.batch_size=5", "adapt.train.batch_size=5"]  # uneven 2 + 3 shards
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accelerate_launch(processes: int = 2) -> list[str]:
+    """`accelerate launch` for CPU processes (gloo); --multi_gpu picks the multi-process launcher and
+    ACCELERATE_USE_CPU (in ddp_env) keeps it on the CPU."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--main_process_port", str(free_port())]
+
+
+def ddp_env() -> dict:
+    return cli_env(ACCELERATE_USE_CPU="1", CUDA_VISIBLE_DEVICES="")
+
+
+@pytest.fixture(scope="module")
+def both_runs(mini_suite, tmp_path_factory):
+    """`clinical-mpt run` on 2 processes and on 1, same config and global batch; started together."""
+    base = tmp_path_factory.mktemp("ddp")
+    args = ["run", TINY, *suite_overrides(mini_suite), *BATCH, "distill.teacher_cache=disk", "backbone.device=cpu"]
+    ddp = subprocess.Popen(accelerate_launch() + ["-m", "clinical_mpt", *args, "--out", str(base / "ddp")],
+                           cwd=REPO, env=ddp_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    single = run_cli(*args, "--out", base / "single")
+    out, err = ddp.communicate(timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert ddp.returncode == 0, (out + err)[-4000:]
+    return base / "ddp", base / "single", out
+
+
+def _tensors(folder) -> dict:
+    return load_file(folder / "prompt.safetensors")
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_process(both_runs):
+    ddp, single, _ = both_runs
+    folders = [("teachers", "med_ner"), ("teachers", "problem_nli"), ("distill",),
+               ("adapt", "full", "dose_qa"), ("adapt", "full", "drug_mcqa")]
+    for parts in folders:
+        a, b = _tensors(ddp.joinpath(*parts)), _tensors(single.joinpath(*parts))
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4), (parts, k, (a[k] - b[k]).abs().max())
+    results = json.loads((ddp / "results.json").read_text())
+    assert set(results["methods"]["mpt"]["tasks"]) == {"dose_qa", "drug_mcqa"}
+
+
+@pytest.mark.slow
+def test_only_rank_zero_writes_and_logs_match(both_runs):
+    ddp, single, stdout = both_runs
+    for log in ("teachers/log.jsonl", "distill/log.jsonl"):
+        rows_ddp = [json.loads(line) for line in (ddp / log).read_text().splitlines()]
+        rows_one = [json.loads(line) for line in (single / log).read_text().splitlines()]
+        assert [(r["stage"], r["step"]) for r in rows_ddp] == [(r["stage"], r["step"]) for r in rows_one]
+        for r, s in zip(rows_ddp, rows_one):  # the logged loss is the global batch's (all ranks averaged)
+            assert r["loss"] == pytest.approx(s["loss"], rel=1e-4, abs=1e-5)
+    assert sorted(p.name for p in (ddp / "distill" / "teacher_cache").iterdir()) == \
+        ["med_ner.safetensors", "problem_nli.safetensors"]  # one per task, split over the two ranks
+    assert stdout.count("wrote ") >= 1 and not list(ddp.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_ranks_hold_identical_prompts(mini_suite, tmp_path):
+    """Each rank's own copy after training (rank 1 even starts from a different prompt)."""
+    worker = str(REPO / "tests" / "scale" / "ddp_worker.py")
+    launched = subprocess.run(accelerate_launch() + [worker, str(mini_suite), str(tmp_path / "ddp"), "6"],
+                              cwd=REPO, env=ddp_env(), capture_output=True, text=True, timeout=180)
+    assert launched.returncode == 0, launched.stderr[-4000:]
+    alone = subprocess.run([sys.executable, worker, str(mini_suite), str(tmp_path / "one"), "6"], cwd=REPO,
+                           env=cli_env(), capture_output=True, text=True, timeout=180)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    r0, r1 = load_file(tmp_path / "ddp" / "rank0.safetensors"), load_file(tmp_path / "ddp" / "rank1.safetensors")
+    one = load_file(tmp_path / "one" / "rank0.safetensors")
+    assert torch.equal(r0["prompt"], r1["prompt"]) and torch.equal(r0["losses"], r1["losses"])
+    assert torch.allclose(r0["prompt"], one["prompt"], atol=1e-5, rtol=1e-4)
+    assert torch.allclose(r0["losses"], one["losses"], rtol=1e-5) and r0["losses"].numel() == 5

@@ -1,0 +1,91 @@
+"""The study's configs (configs/paper/) and `--dry-run`: the plan, parameter counts and memory estimate
+come from the config alone (the weights folders do not exist here), and the numbers quoted in each
+config's comment block are the ones the dry run prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from scale_helpers import REPO
+
+from clinical_mpt.cli import main
+from clinical_mpt.config import load_config
+
+PAPER = sorted((REPO / "configs" / "paper").glob("*.yaml"))
+EXPECTED = {"llama31-8b": ("LlamaForCausalLM", "8.03B"), "meditron3-8b": ("LlamaForCausalLM", "8.03B"),
+            "gptoss-20b": ("GptOssForCausalLM", "20.91B")}
+
+
+def _dry_run(capsys, config, *extra) -> str:
+    assert main(["run", str(config), "--dry-run", *extra]) == 0
+    return capsys.readouterr().out
+
+
+def test_the_three_paper_configs_exist():
+    assert sorted(p.stem for p in PAPER) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("config", PAPER, ids=lambda p: p.stem)
+def test_paper_config_is_the_studys_setting(config):
+    cfg = load_config(config)
+    assert len(cfg.data.source_tasks) == 21 and len(set(cfg.data.source_tasks)) == 21
+    assert len(cfg.data.target_tasks) == 10 and not set(cfg.data.source_tasks) & set(cfg.data.target_tasks)
+    assert cfg.prompt.length == 100 and cfg.prompt.rank == 1
+    assert not Path(cfg.backbone.name).is_absolute() and cfg.backbone.shape   # a local placeholder, not a hub id
+    assert config.read_text().startswith(f"# clinical-mpt run configs/paper/{config.name}")
+
+
+@pytest.mark.parametrize("config", PAPER, ids=lambda p: p.stem)
+def test_dry_run_prints_the_plan_without_loading_weights(config, capsys, tmp_path):
+    out_dir = tmp_path / "never"
+    cfg = load_config(config)
+    assert not Path(cfg.backbone.name).exists()                      # nothing to load, and nothing is
+    text = _dry_run(capsys, config, "--out", str(out_dir))
+    arch, params = EXPECTED[config.stem]
+    assert f"{arch}, {params} parameters" in text
+    assert "21 source, 10 target" in text and "L=100" in text and "rank 1" in text
+    for stage in ("1. teach", "2. distill", "3. adapt", "4. evaluate"):
+        assert stage in text
+    assert not out_dir.exists()
+    # the comment block quotes the dry run's numbers
+    quoted = re.search(r"#\s+training\s+([\d.]+ GB)", config.read_text()).group(1)
+    printed = re.search(r"  training\s+([\d.]+ GB)", text).group(1)
+    assert quoted == printed
+
+
+def test_more_processes_need_less_memory_each(capsys):
+    config = REPO / "configs" / "paper" / "llama31-8b.yaml"
+
+    def training_gb(*extra) -> float:
+        return float(re.search(r"  training\s+([\d.]+) GB", _dry_run(capsys, config, *extra)).group(1))
+
+    one, eight = training_gb(), training_gb("--num-processes", "8")
+    checkpointed = training_gb("backbone.gradient_checkpointing=true")
+    assert 16.1 < eight < one and 16.1 < checkpointed < one
+
+
+def test_dry_run_needs_a_shape_when_the_weights_are_elsewhere(capsys):
+    config = REPO / "configs" / "paper" / "llama31-8b.yaml"
+    assert main(["run", str(config), "--dry-run", "backbone.shape="]) == 2
+    assert "backbone.shape" in capsys.readouterr().err
+
+
+def test_dry_run_reads_a_local_model_folder(tiny_models, capsys):
+    text = _dry_run(capsys, REPO / "configs" / "tiny.yaml", f"backbone.name={tiny_models['gpt_oss']}")
+    assert "GptOssForCausalLM" in text and "config.json" in text
+
+
+def test_launcher_reruns_the_command_under_accelerate(monkeypatch):
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert main(["teach", "configs/tiny.yaml", "teach.steps=3", "--out", "runs/x", "--resume", "--launcher",
+                 "accelerate", "--accelerate-config", "configs/accelerate/ddp.yaml", "--num-processes", "4"]) == 0
+    (cmd,) = calls
+    assert cmd[1:] == ["-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/ddp.yaml",
+                       "--num_processes", "4", "-m", "clinical_mpt", "teach", "configs/tiny.yaml", "teach.steps=3",
+                       "--out", "runs/x", "--resume"]
