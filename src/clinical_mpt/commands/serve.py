@@ -37,6 +37,7 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    from clinical_mpt.library import resolve_library
     from clinical_mpt.serve.engine import Engine, EngineConfig
     from clinical_mpt.serve.server import ServerConfig, run_server
 
@@ -54,7 +55,7 @@ def main(args) -> int:
     cfg = ServerConfig(host=args.host, port=args.port, api_key=api_key, max_batch_size=args.max_batch_size,
                        max_wait_ms=args.max_wait_ms, timeout_s=args.timeout_s,
                        max_request_bytes=args.max_request_bytes, max_input_chars=args.max_input_chars,
-                       max_items=args.max_items)
+                       max_items=args.max_items, library=str(resolve_library(args.library)))
     print(f"serving {len(engine.tasks)} tasks on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
     run_server(engine, cfg)
     return 0

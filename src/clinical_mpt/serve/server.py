@@ -3,11 +3,12 @@
     GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts"}
     GET  /v1/tasks      {"tasks": [{"name", "type", "method", "parameters", ...}]}
     POST /v1/predict    {"task", "input": {...}[, "id"]}  or a list of them  -> prediction(s)
+    GET  /  and  /v1/library, /v1/roi, /v1/samples: the web console (see console_routes.py)
 
-Security defaults: binds to 127.0.0.1; optional API key checked on every request (401); request
-bodies over `max_request_bytes`, lists over `max_items` and inputs over `max_input_chars` are refused
-(413); a request not answered within `timeout_s` gets 504. Errors are JSON {"error": "..."}. Logs
-carry request ids, sizes and timings only, never clinical text.
+Security defaults: binds to 127.0.0.1; optional API key checked on every request except the console's
+static files (401); request bodies over `max_request_bytes`, lists over `max_items` and inputs over
+`max_input_chars` are refused (413); a request not answered within `timeout_s` gets 504. Errors are
+JSON {"error": "..."}. Logs carry request ids, sizes and timings only, never clinical text.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.exceptions import HTTPException
 
 from clinical_mpt.errors import ClinicalMPTError
 from clinical_mpt.serve.batcher import DynamicBatcher
+from clinical_mpt.serve.console_routes import PUBLIC_PATHS, console_router
 from clinical_mpt.serve.engine import Engine, Request, UnknownTaskError
 from clinical_mpt.serve.inputs import InputError, input_chars
 from clinical_mpt.serve.schemas import ErrorBody, Health, PredictItem, Prediction, TasksResponse
@@ -45,6 +47,7 @@ class ServerConfig:
     max_request_bytes: int = 1_000_000  # -> 413
     max_input_chars: int = 20_000       # per item, all input fields together -> 413
     max_items: int = 64                 # items per request -> 413
+    library: str | None = None          # folder the engine's prompts came from (the console's library page)
 
 
 class APIError(Exception):
@@ -103,7 +106,7 @@ class Guard:
 
         headers = dict(scope.get("headers", []))
         body = b""
-        if self.api_key and not self.authorized(headers):
+        if self.api_key and scope["path"] not in PUBLIC_PATHS and not self.authorized(headers):
             response = error(401, "missing or invalid API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
         elif (body := await self.read_body(headers, receive)) is None:
             body = b""
@@ -212,6 +215,7 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
                  1000 * (time.perf_counter() - start))
         return results if isinstance(body, list) else results[0]
 
+    app.include_router(console_router(engine, cfg.library))
     app.add_middleware(Guard, api_key=cfg.api_key, max_bytes=cfg.max_request_bytes)
     return app
 

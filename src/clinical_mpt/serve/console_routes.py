@@ -1,0 +1,143 @@
+"""The web console of `clinical-mpt serve`: a plain HTML/JS/CSS page and the three API routes it needs.
+
+    GET  /                    the console (console/index.html); no API key needed, no CDN, no build step
+    GET  /console/<file>      its scripts and style sheet (app.js, render.js, roi.js, style.css)
+    GET  /v1/library          {"backbone": {"name", "fingerprint"}, "entries": [entry metadata, no tensors]}
+    POST /v1/roi              ROIRequest -> exactly the JSON of `clinical-mpt roi --json` (same `compute_roi`)
+    GET  /v1/samples          {"samples": {type: [{"title", "input": {...}}]}}  made-up texts for the page
+
+The /v1 routes sit behind the server's API key like every other API route; the page asks the user
+for the key and sends it as `X-API-Key`. Bad ROI values answer 422 {"error": "..."} naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from clinical_mpt.errors import ClinicalMPTError
+
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
+JS, CSS = "text/javascript; charset=utf-8", "text/css; charset=utf-8"
+STATIC = {"app.js": JS, "render.js": JS, "roi.js": JS, "style.css": CSS}
+PUBLIC_PATHS = frozenset({"/", *(f"/console/{name}" for name in STATIC)})  # served without the API key
+HEADERS = {  # the page loads nothing from elsewhere and runs no inline script
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+ENTRY_FIELDS = ("task", "type", "method", "prompt_length", "hidden_size", "rank", "parameters", "instruction",
+                "metrics", "command", "training", "created_at", "backbone")
+
+
+class ROIRequest(BaseModel):
+    """The inputs of `clinical-mpt roi`, with the same defaults (see `clinical_mpt.roi.compute_roi`)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"backbone": "llama-3.1-8b", "n_tasks": 10, "prompt_length": 100, "lora_rank": 8,
+                      "requests_per_day": 5000, "gpu_price_per_hour": 2.5}]})
+
+    backbone: str = Field("smollm2-135m", max_length=200,
+                          description="a built-in backbone: smollm2-135m, llama-3.1-8b, meditron3-8b, gpt-oss-20b")
+    backbone_config: dict | None = Field(None, description="a model's config.json (uploaded from the browser); "
+                                                           "when given it replaces `backbone`")
+    n_tasks: int = Field(description="how many clinical tasks to serve (--tasks)")
+    prompt_length: int = 100
+    rank: int = Field(1, description="MPT rank r")
+    lora_rank: int = 8
+    lora_targets: str = Field("q_proj,k_proj,v_proj,o_proj", max_length=200)
+    dtype_bytes: int = 2
+    batch_size: int = 8
+    seq_len: int = 512
+    requests_per_day: int | None = None
+    gpu_price_per_hour: float | None = None
+    gpu_memory_gb: float = 80.0
+
+
+def roi_result(body: ROIRequest) -> dict:
+    """`compute_roi` on the request: the same dict `clinical-mpt roi --json` prints. ConfigError on bad values."""
+    from clinical_mpt.backbone_shapes import builtin_shape, shape_from_hf_config
+    from clinical_mpt.roi import compute_roi
+
+    if body.backbone_config is not None:
+        shape = shape_from_hf_config(body.backbone_config,
+                                     name=str(body.backbone_config.get("_name_or_path") or "local config"))
+    else:  # built-ins only: a web request never names a file on the server
+        shape = builtin_shape(body.backbone)
+    targets = tuple(t.strip() for t in body.lora_targets.split(",") if t.strip())
+    return compute_roi(shape, body.n_tasks, prompt_length=body.prompt_length, rank=body.rank,
+                       lora_rank=body.lora_rank, lora_targets=targets, dtype_bytes=body.dtype_bytes,
+                       batch_size=body.batch_size, seq_len=body.seq_len, requests_per_day=body.requests_per_day,
+                       gpu_price_per_hour=body.gpu_price_per_hour, gpu_memory_gb=body.gpu_memory_gb)
+
+
+def entry_metadata(config: dict) -> dict:
+    """The fields of an entry's config.json the console shows, plus the type's primary metric."""
+    from clinical_mpt.tasks import get_task_type
+
+    out = {key: config.get(key) for key in ENTRY_FIELDS}
+    out["primary_metric"] = get_task_type(config["type"]).primary_metric
+    return out
+
+
+def library_metadata(engine, library: str | Path | None = None) -> dict:
+    """Metadata of every served task: from the library's (checksum-verified) config.json files when
+    `library` is the folder the engine was loaded from, else from the engine alone (no command then)."""
+    from clinical_mpt.library import Library
+
+    lib = Library.open(library) if library is not None else None
+    fingerprint = engine.backbone.fingerprint.to_dict()
+    entries = []
+    for info in engine.task_info():
+        if lib is not None and info["name"] in lib.names():
+            entries.append(entry_metadata(lib.entry_config(info["name"])))
+        else:
+            entries.append(entry_metadata({**info, "task": info["name"], "backbone": fingerprint}))
+    name = lib.backbone_name if lib is not None else engine.backbone.name
+    return {"backbone": {"name": name, "fingerprint": fingerprint}, "entries": entries}
+
+
+def load_samples() -> dict:
+    """{type: [{"title", "input"}]} from console/samples.json (made-up texts, no real patients)."""
+    return json.loads((CONSOLE_DIR / "samples.json").read_text(encoding="utf-8"))
+
+
+def console_router(engine, library: str | Path | None = None) -> APIRouter:
+    """The console's routes for `engine`; `library` is the folder its prompts came from, if known."""
+    router = APIRouter()
+    metadata = library_metadata(engine, library)  # read once: the engine serves what it loaded at start
+    samples = {"samples": load_samples()}
+
+    @router.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(CONSOLE_DIR / "index.html", media_type="text/html; charset=utf-8", headers=HEADERS)
+
+    @router.get("/console/{name}", include_in_schema=False)
+    async def static(name: str):
+        if name not in STATIC:
+            raise HTTPException(404, f"no console file {name!r}")
+        return FileResponse(CONSOLE_DIR / name, media_type=STATIC[name], headers=HEADERS)
+
+    @router.get("/v1/library")
+    async def library_entries():
+        return metadata
+
+    @router.post("/v1/roi")
+    async def roi(body: ROIRequest):
+        try:
+            return JSONResponse(roi_result(body))
+        except ClinicalMPTError as e:
+            raise HTTPException(422, str(e)) from None
+
+    @router.get("/v1/samples")
+    async def sample_texts():
+        return samples
+
+    return router
