@@ -22,7 +22,7 @@ def test_defaults_load():
     # each stage keeps its own training defaults
     assert (cfg.teach.steps, cfg.teach.lr) == (200, 0.3)
     assert (cfg.distill.train.steps, cfg.distill.train.lr) == (300, 0.1)
-    assert (cfg.adapt.train.steps, cfg.adapt.train.lr) == (150, 0.05)
+    assert (cfg.adapt.train.steps, cfg.adapt.train.lr) == (150, 0.3)
     assert cfg.distill.lambda_ == 1.0 and cfg.distill.sampling == "temperature"
     assert cfg.adapt.shots is None and cfg.eval.split == "test"
 
@@ -203,7 +203,7 @@ def test_partial_nested_section_keeps_its_own_defaults(section):
     base = get(load_config(None))
     train = get(load_config(None, [f"{section}.steps=10"]))
     assert train.steps == 10
-    assert train.lr == base.lr  # 0.1 distill, 0.05 adapt, 2e-5 full, 1e-3 lora; not TrainConfig's 0.3
+    assert train.lr == base.lr  # 0.1 distill, 2e-5 full, 1e-3 lora: not TrainConfig's 0.3
     assert base.lr != TrainConfig().lr
 
 

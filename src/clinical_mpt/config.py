@@ -90,7 +90,7 @@ class DistillConfig:
 
 @dataclass
 class AdaptConfig:
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.05))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.3))
     init_from: str = _f("mean", "initial u, v: mean (of the source tasks) or the name of one source task")
     train_meta_prompt: bool = _f(False, "also train the shared P* (more parameters per task)")
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
@@ -225,11 +225,19 @@ def _coerce(tp, value, where: str):
         except ValueError:
             pass
     if tp is list and isinstance(value, str):
-        return [yaml.safe_load(v.strip()) for v in value.split(",") if v.strip()]
+        return [_yaml_or_text(v.strip()) for v in value.split(",") if v.strip()]
     expected = {int: int, float: float, str: str, bool: bool, list: list}.get(tp)
     if expected is None or (isinstance(value, expected) and not (expected is int and isinstance(value, bool))):
         return value
     raise ConfigError(f"{where}: expected {expected.__name__}, got {type(value).__name__} ({value!r})")
+
+
+def _yaml_or_text(text: str):
+    """One item of a comma list: its YAML reading (5 -> 5), or the text itself when it is not YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def _join(where: str, key: str) -> str:
@@ -306,7 +314,7 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
             raise ConfigError(f"{path}: config file not found")
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
             raise ConfigError(f"{path}: invalid YAML ({e})") from None
     for o in overrides:
         apply_override(data, o)
