@@ -22,8 +22,10 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/clinical-mpt run configs/quickstart.yaml
 
+# One torch thread per test process: the tests use tiny models, where thread start-up costs more than
+# it saves, and subprocess tests then do not fight each other for the two cores.
 test: install
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/run_all.py

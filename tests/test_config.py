@@ -201,10 +201,10 @@ def test_partial_nested_section_keeps_its_own_defaults(section):
         return cfg
 
     base = get(load_config(None))
-    train = get(load_config(None, [f"{section}.steps=10"]))
-    assert train.steps == 10
-    assert train.lr == base.lr  # 0.1 distill, 2e-5 full, 1e-3 lora: not TrainConfig's 0.3
-    assert base.lr != TrainConfig().lr
+    train = get(load_config(None, [f"{section}.lr=0.123"]))
+    assert train.lr == 0.123
+    assert train.steps == base.steps  # 300 distill, 150 adapt / full / lora: not TrainConfig's 200
+    assert base.steps != TrainConfig().steps
 
 
 def test_methods_and_protocol():

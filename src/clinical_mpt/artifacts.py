@@ -60,12 +60,15 @@ def load_artifact(folder: Path, fingerprint: Fingerprint | None = None,
         raise ArtifactError(f"{folder}: not a prompt artifact (needs config.json and {filename})")
     try:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # JSONDecodeError is a ValueError
         raise ArtifactError(f"{cfg_path}: invalid JSON ({e})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("files"), dict) \
+            or not isinstance(config.get("backbone", {}), dict):
+        raise ArtifactError(f"{cfg_path}: expected a JSON object with 'files' and 'backbone' objects")
     if config.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(f"{cfg_path}: unknown format version {config.get('format_version')!r} "
                             f"(this clinical-mpt reads version {FORMAT_VERSION})")
-    expected = config.get("files", {}).get(filename)
+    expected = config["files"].get(filename)
     if expected != sha256_file(tensor_path):
         raise ArtifactError(f"{tensor_path}: checksum does not match config.json (file changed or corrupt)")
     if fingerprint is not None:

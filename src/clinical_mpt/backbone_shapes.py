@@ -151,9 +151,13 @@ def shape_from_hf_config(config: dict, name: str | None = None) -> BackboneShape
         )
     except KeyError as e:
         raise ConfigError(f"backbone config lacks {e.args[0]!r}") from None
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise ConfigError(f"backbone config has a non-integer size: {e}") from None
+    except ZeroDivisionError:
+        raise ConfigError("backbone config: num_attention_heads must be > 0") from None
     architectures = config.get("architectures") or [model_type]
+    if not isinstance(architectures, list):
+        raise ConfigError("backbone config: 'architectures' must be a list of class names")
     attention_bias = bool(config.get("attention_bias", model_type == "gpt_oss"))
     window = int(config.get("sliding_window") or 0)
     return BackboneShape(

@@ -10,9 +10,11 @@ process dies, `state.json` names a complete tensor file. Nothing is pickled.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from clinical_mpt.artifacts import sha256_file
@@ -32,8 +34,11 @@ def save_checkpoint(folder: Path, step: int, params: list[torch.Tensor], optimiz
     tensors["rng.torch"] = torch.get_rng_state()
     name = f"ckpt-{step}.safetensors"
     tmp = folder / f".{name}.tmp"
-    save_file(tensors, tmp)
-    tmp.replace(folder / name)
+    try:
+        save_file(tensors, tmp)
+        tmp.replace(folder / name)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no temporary file behind
     write_json(folder / "state.json", {
         "step": step, "tensors": name, "sha256": sha256_file(folder / name),
         "param_groups": opt["param_groups"], "opt_keys": {str(k): sorted(v) for k, v in opt["state"].items()},
@@ -45,16 +50,28 @@ def save_checkpoint(folder: Path, step: int, params: list[torch.Tensor], optimiz
 
 
 def load_checkpoint(folder: Path, params: list[torch.Tensor], optimizer, scheduler) -> tuple[int, dict | None]:
-    """Restore params, optimizer, scheduler and torch RNG in place; -> (step, sampler state)."""
+    """Restore params, optimizer, scheduler and torch RNG in place; -> (step, sampler state).
+    ArtifactError when the checkpoint is unreadable, corrupt, or does not fit this training (e.g. the
+    config changed between the crash and the resume)."""
     folder = Path(folder)
     try:
-        state = json.loads((folder / "state.json").read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ArtifactError(f"{folder}/state.json: unreadable checkpoint ({e})") from None
-    path = folder / state["tensors"]
-    if not path.is_file() or sha256_file(path) != state["sha256"]:
+    name = state.get("tensors") if isinstance(state, dict) else None
+    if not isinstance(name, str) or not re.fullmatch(r"ckpt-\d+\.safetensors", name):
+        raise ArtifactError(f"{folder}/state.json: not a checkpoint state; delete {folder} to start over")
+    path = folder / name
+    if not path.is_file() or sha256_file(path) != state.get("sha256"):
         raise ArtifactError(f"{path}: checkpoint tensors missing or corrupt; delete {folder} to start over")
-    tensors = load_file(path)
+    try:
+        return _restore(state, load_file(path), params, optimizer, scheduler)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, SafetensorError) as e:
+        raise ArtifactError(f"{folder}: the checkpoint does not fit this training ({type(e).__name__}: {e}); "
+                            f"resume with the config it was made with, or delete {folder} to start over") from e
+
+
+def _restore(state: dict, tensors: dict, params: list[torch.Tensor], optimizer, scheduler) -> tuple[int, dict | None]:
     with torch.no_grad():
         for i, p in enumerate(params):
             p.copy_(tensors[f"param.{i}"])
@@ -63,6 +80,8 @@ def load_checkpoint(folder: Path, params: list[torch.Tensor], optimizer, schedul
     optimizer.load_state_dict({"state": opt_state, "param_groups": state["param_groups"]})
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(tensors["rng.torch"])
+    if not isinstance(state["step"], int) or not isinstance(state.get("sampler"), (dict, type(None))):
+        raise ValueError("'step' must be an integer and 'sampler' an object")
     return state["step"], state.get("sampler")
 
 

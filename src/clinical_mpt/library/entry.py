@@ -107,6 +107,8 @@ def check_entry(config: dict, prompt: torch.Tensor, where: str) -> None:
     for key in ("task", "type", "method", "prompt_length", "backbone"):
         if key not in config:
             raise LibraryError(f"{where}: config.json is missing {key!r}")
+    if not isinstance(config["backbone"], dict):
+        raise LibraryError(f"{where}: config.json 'backbone' must be an object (the backbone fingerprint)")
     if config["type"] not in TYPES:
         raise LibraryError(f"{where}: unknown task type {config['type']!r}")
     if prompt.ndim != 2 or prompt.shape[0] != config["prompt_length"]:

@@ -83,8 +83,10 @@ def read_peft_prompt(ckpt: str | Path) -> tuple[torch.Tensor, dict]:
         raise LibraryError(f"{ckpt}: not a peft adapter folder (no {ADAPTER_CONFIG})")
     try:
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # JSONDecodeError is a ValueError
         raise LibraryError(f"{cfg_path}: invalid JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise LibraryError(f"{cfg_path}: expected a JSON object (a peft adapter config)")
     if cfg.get("peft_type") != "PROMPT_TUNING":
         raise LibraryError(f"{cfg_path}: peft_type is {cfg.get('peft_type')!r}; only PROMPT_TUNING adapters import")
     if cfg.get("task_type") not in (None, "CAUSAL_LM"):

@@ -27,7 +27,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.library.entry import (FORMAT_VERSION, PROMPT_KEY, Entry, LibraryError, check_entry,
+from clinical_mpt.library.entry import (FORMAT_VERSION, NAME_RE, PROMPT_KEY, Entry, LibraryError, check_entry,
                                         check_name, now_iso)
 
 MANIFEST = "manifest.json"
@@ -47,6 +47,20 @@ def _read_json(path: Path, data: bytes | None = None) -> dict:
     if not isinstance(obj, dict):
         raise LibraryError(f"{path}: expected a JSON object")
     return obj
+
+
+def manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with a manifest's entries (None when sound). Entry names must be folder names
+    inside the library (a name such as '../x' would read files outside it); each entry needs a
+    'files' object of checksums; the backbone fingerprint must be an object."""
+    if not isinstance(manifest["backbone"].get("fingerprint", {}), dict):
+        return "'backbone.fingerprint' must be an object"
+    for name, record in manifest["entries"].items():
+        if not NAME_RE.match(name):
+            return f"entry {name!r} is not a task name (letters, digits, '_', '.', '-'; no paths)"
+        if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+            return f"entry {name!r} needs a 'files' object of SHA-256 checksums"
+    return None
 
 
 def _dump(obj: dict) -> str:
@@ -74,6 +88,9 @@ class Library:
                                f"(this clinical-mpt reads version {FORMAT_VERSION})")
         if not isinstance(manifest.get("entries"), dict) or not isinstance(manifest.get("backbone"), dict):
             raise LibraryError(f"{path}: needs 'backbone' and 'entries' objects")
+        problem = manifest_problem(manifest)
+        if problem:
+            raise LibraryError(f"{path}: {problem}; the manifest was edited or is corrupt")
         return cls(root, manifest)
 
     @classmethod

@@ -28,6 +28,17 @@ class InputError(DataError):
     """A request's input does not have the fields its task type needs."""
 
 
+def is_text(value) -> bool:
+    """A string that can be tokenized: no lone UTF-16 surrogate in it (JSON allows "\\ud800")."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def input_fields(type_: str) -> list[str]:
     return list(REQUIRED[type_]) + [f"{f}?" for f in OPTIONAL.get(type_, ())]
 
@@ -43,12 +54,15 @@ def check_input(type_: str, inp, where: str = "input") -> dict:
             continue
         if key == "options":
             if not isinstance(value, dict) or len(value) < 2 or not all(
-                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                    is_text(k) and is_text(v) for k, v in value.items()):
                 raise InputError(f"{where}: 'options' must map at least two keys to option texts, "
                                  'e.g. {"A": "aspirin", "B": "heparin"}')
         elif not isinstance(value, str) or not value.strip():
             raise InputError(f"{where}: a {type_} task needs a non-empty string '{key}' "
                              f"(fields: {', '.join(input_fields(type_))})")
+        elif not is_text(value):
+            raise InputError(f"{where}: '{key}' contains a lone surrogate (a \\ud800-\\udfff escape); "
+                             "send valid Unicode text")
         out[key] = value
     return out
 
