@@ -118,9 +118,4 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
 
 
 def main(args) -> int:
-    if (code := common.launch_or_plan(args)) is not None:
-        return code
-    cfg, out = common.setup(args)
-    common.seed_everything(cfg.seed)
-    run_adapt(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)
-    return 0
+    return common.stage_main(args, run_adapt)

@@ -128,3 +128,14 @@ def train(*args, **kwargs):
     from clinical_mpt.training import train as _train
 
     return _train(*args, **kwargs)
+
+
+def stage_main(args, run_stage) -> int:
+    """The `main` of a single-stage command: plan or relaunch, set up, then
+    `run_stage(cfg, backbone, out, force, resume)`."""
+    if (code := launch_or_plan(args)) is not None:
+        return code
+    cfg, out = setup(args)
+    seed_everything(cfg.seed)
+    run_stage(cfg, load_backbone_for(cfg), out, args.force, args.resume)
+    return 0

@@ -129,9 +129,4 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
 
 
 def main(args) -> int:
-    if (code := common.launch_or_plan(args)) is not None:
-        return code
-    cfg, out = common.setup(args)
-    common.seed_everything(cfg.seed)
-    run_distill(cfg, common.load_backbone_for(cfg), out, args.force, args.resume)
-    return 0
+    return common.stage_main(args, run_distill)
