@@ -193,7 +193,7 @@ def _load_hf(name: str, dtype: torch.dtype, quantization=None, device: torch.dev
 def resolve_attention(name: str) -> str:
     """'auto' -> eager on CPU, sdpa on GPU.
 
-    Measured on SmolLM2-135M, bf16, 2-core CPU (benchmarks/train_step.py): PyTorch's CPU flash-attention
+    Measured once on SmolLM2-135M, bf16, 2-core CPU (an ad hoc timing, see docs/performance.md): PyTorch's CPU flash-attention
     backward is ~7x its forward and dominates a prompt-tuning step; eager attention's backward is plain
     matmuls, making the step ~1.4x faster for the same forward cost.
     """
