@@ -55,16 +55,41 @@ report = {"device": torch.cuda.get_device_name(0) if not tiny else "cpu", "torch
           "parameters": shape.total_parameters, "decoder_layer_parameters": n_layers,
           "batch": {"rows": B, "prompt_tokens": L, "text_tokens": T, "answer_tokens": A}}
 
-ids = torch.randint(0, V, (B, T))
-labels = torch.full((B, T), -100)
-labels[:, T - A:] = ids[:, T - A:]
-batch = {"input_ids": ids, "attention_mask": torch.ones(B, T, dtype=torch.long), "labels": labels}
-task_ids = torch.arange(B)  # a mixed batch: every row its own task prompt
+def make_batch(rows: int) -> dict:
+    ids = torch.randint(0, V, (rows, T))
+    labels = torch.full((rows, T), -100)
+    labels[:, T - A:] = ids[:, T - A:]
+    return {"input_ids": ids, "attention_mask": torch.ones(rows, T, dtype=torch.long), "labels": labels}
 
 
-def train_throughput(steps: int = 3 if tiny else 10) -> dict:
-    prompts = torch.nn.Parameter(0.02 * torch.randn(B, L, d, device=dev))
+def cache_layout_hidden(model, prompts, rows, input_ids, attention_mask):
+    """The shared-prompt-state layout forced on every batch (what a mixed batch used before it took
+    the concatenated layout): prompt KV cache, then the text with a cache-offset causal mask."""
+    from clinical_mpt.generate import cache_kwarg
+    from clinical_mpt.modeling import decoder, prompt_cache
+
+    input_ids, attention_mask = input_ids.to(dev), attention_mask.to(dev)
+    n = input_ids.shape[0]
+    cache = prompt_cache(model, prompts, rows)
+    mask = torch.cat([attention_mask.new_ones(n, L), attention_mask], dim=1)
+    positions = torch.arange(L, L + T, device=dev).unsqueeze(0).expand(n, -1)
+    return decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                          **{cache_kwarg(decoder(model)): cache}).last_hidden_state
+
+
+def train_throughput(rows: int = B, tasks: int | None = None, forced_cache: bool = False,
+                     steps: int = 3 if tiny else 10) -> dict:
+    """PT steps on `rows` rows of `tasks` distinct task prompts (default: every row its own)."""
+    from clinical_mpt import modeling
+
+    tasks = rows if tasks is None else tasks
+    batch = make_batch(rows)
+    task_ids = torch.arange(rows) % tasks
+    prompts = torch.nn.Parameter(0.02 * torch.randn(tasks, L, d, device=dev))
     opt = torch.optim.AdamW([prompts], lr=0.1)
+    plain = modeling.text_hidden
+    if forced_cache:
+        modeling.text_hidden = cache_layout_hidden
 
     def step():
         _, logits, targets = answer_hidden_and_logits(model, lambda t: prompts[t.to(dev)], task_ids, batch)
@@ -74,19 +99,22 @@ def train_throughput(steps: int = 3 if tiny else 10) -> dict:
         opt.step()
         return loss
 
-    for _ in range(2):
-        step()
-    if not tiny:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
-    loss.item()
+    try:
+        for _ in range(2):
+            step()
+        if not tiny:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        loss.item()
+    finally:
+        modeling.text_hidden = plain
     seconds = (time.perf_counter() - start) / steps
-    tokens = B * (L + T) / seconds
-    out = {"step_s": round(seconds, 4), "tokens_per_s": round(tokens), "mfu": round(tokens * 4 * n_layers / peak, 4),
-           "loss": round(loss.item(), 4)}
+    tokens = rows * (L + T) / seconds  # processed positions, prompt included
+    out = {"rows": rows, "tasks": tasks, "step_s": round(seconds, 4), "tokens_per_s": round(tokens),
+           "mfu": round(tokens * 4 * n_layers / peak, 4), "loss": round(loss.item(), 4)}
     if not tiny:
         out["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 1e9, 2)
     return out
@@ -99,11 +127,17 @@ def estimate(checkpointing: bool) -> float:
     return round(memory(cfg, shape, 1, 1, 1)["training_total"] / 1e9, 2)
 
 
-report["pt_train"] = train_throughput() | {"estimate_gb": estimate(False)}
-print("pt training:", report["pt_train"], flush=True)
+def record(name: str, result: dict) -> None:
+    report[name] = result
+    print(f"{name}:", result, flush=True)
+
+
+record("pt_train", train_throughput() | {"estimate_gb": estimate(False)})  # mixed: concatenated layout
+record("pt_train_cache_layout", train_throughput(forced_cache=True))     # mixed, cache layout forced
+record("pt_train_one_task", train_throughput(tasks=1))                   # 8 rows of one task: shared states
+record("pt_train_16_rows", train_throughput(rows=2 * B))
 enable_gradient_checkpointing(model)
-report["pt_train_checkpointed"] = train_throughput() | {"estimate_gb": estimate(True)}
-print("pt training, gradient checkpointing:", report["pt_train_checkpointed"], flush=True)
+record("pt_train_checkpointed", train_throughput() | {"estimate_gb": estimate(True)})
 
 rows, new = (4, 4) if tiny else (32, 128)
 prompts = 0.02 * torch.randn(rows, L, d, device=dev)
@@ -117,6 +151,20 @@ seconds = time.perf_counter() - start
 report["generation"] = {"rows": rows, "new_tokens": new, "seconds": round(seconds, 3),
                         "tokens_per_s": round(sum(map(len, out)) / seconds)}
 print("mixed-task generation:", report["generation"], flush=True)
+if not tiny:  # where a generation step's time goes: 16 new tokens under torch.profiler
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        greedy_generate(model, prompts, inputs, 16, eos_id=-1, pad_id=0)
+        torch.cuda.synchronize()
+    table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
+    table_cpu = prof.key_averages().table(sort_by="cpu_time_total", row_limit=25)
+    profile_path = os.path.join(os.path.dirname(sys.argv[1]) or ".", "gpu_generation_profile.txt")
+    with open(profile_path, "w") as f:
+        f.write("# greedy_generate, 32 rows, 16 new tokens, sorted by CUDA time\n" + table +
+                "\n# sorted by CPU time\n" + table_cpu)
+    print(table)
+    print(table_cpu)
 with open(sys.argv[1], "w") as f:
     json.dump(report, f, indent=2)
 print(f"wrote {sys.argv[1]}")

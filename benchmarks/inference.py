@@ -7,6 +7,10 @@ Prints ONE JSON object:
   against a batch of the same size for one task (same inputs, same number of tokens).
 - `prefill`: prefill time with cached prompt K/V states vs re-encoding the prompt (as peft does), at
   prompt length `--prompt-length` and inputs of `--input-tokens` tokens (batch `--prefill-batch`).
+- `serving_vs_bare`: decode throughput of the cached mixed batch against the bare backbone (no prompt)
+  on the same inputs: what serving with prompts costs.
+- `resident_100_vs_1`: the engine's prompt cache holding 100 tasks (each batch draws 8 different
+  ones, cycling through all 100) against holding 1 task (every row the same).
 - `engine_vs_peft`: the same mixed workload (one request per task) through our engine (one mixed
   batch, cached prompts) and through peft (one PeftModel adapter per task, switched per request,
   `generate()` per request).
@@ -112,6 +116,50 @@ def bench_prefill(bb, args, prompts, states) -> dict:
             "prompt_state_once_ms": round(1000 * state_s, 2)}
 
 
+def bench_serving_vs_bare(bb, args, prompts, states) -> dict:
+    model, pad = bb.model, bb.tokenizer.pad_token_id
+    inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len, seed=3)
+    empty = [prompts[0][:0]] * args.tasks                                   # (0, d): no prompt at all
+
+    def bare():
+        out, mask, pos = prefill_uncached(model, empty, inputs)
+        return greedy_decode(model, out, mask, pos, [args.new_tokens] * args.tasks, NO_EOS, pad)
+
+    served = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
+    plain = median_time(bare, args.repeats)
+    tokens = args.tasks * args.new_tokens
+    return {"rows": args.tasks, "prompt_length": args.prompt_length, "input_tokens": args.input_len,
+            "new_tokens": args.new_tokens, "served_s": round(served, 4), "bare_s": round(plain, 4),
+            "served_tokens_per_s": round(tokens / served, 1), "bare_tokens_per_s": round(tokens / plain, 1),
+            "served_over_bare": round(plain / served, 3)}
+
+
+def bench_resident(bb, args, prompts, states) -> dict:
+    from clinical_mpt.serve.prompt_cache import PromptCache
+
+    model, pad, n = bb.model, bb.tokenizer.pad_token_id, 100
+    many = random_prompts(model, n, args.prompt_length, seed=11)
+    cache_many = PromptCache(model, {f"t{i}": p for i, p in enumerate(many)}, capacity=n)
+    cache_one = PromptCache(model, {"t0": many[0]}, capacity=n)
+    for i in range(n):
+        cache_many.get(f"t{i}")                                              # all 100 resident
+    inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len, seed=5)
+    turn = [0]
+
+    def hundred():
+        names = [f"t{(turn[0] + j) % n}" for j in range(args.tasks)]
+        turn[0] += args.tasks
+        return generate_cached(model, [cache_many.get(t) for t in names], inputs, args.new_tokens, pad)
+
+    many_s = median_time(hundred, args.repeats)
+    one_s = median_time(lambda: generate_cached(model, [cache_one.get("t0")] * args.tasks, inputs,
+                                                args.new_tokens, pad), args.repeats)
+    return {"resident_tasks": len(cache_many), "rows": args.tasks, "new_tokens": args.new_tokens,
+            "resident_100_s": round(many_s, 4), "resident_1_s": round(one_s, 4),
+            "resident_prompt_state_mb": round(cache_many.nbytes() / 2**20, 1),
+            "hundred_over_one": round(one_s / many_s, 3)}
+
+
 def timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -181,7 +229,8 @@ def main(argv=None) -> int:
         "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
         "device": "cpu", "load_s": round(load_s, 2), "repeats": args.repeats,
     }
-    sections = [("mixed_vs_single", bench_mixed_vs_single), ("prefill", bench_prefill)]
+    sections = [("mixed_vs_single", bench_mixed_vs_single), ("prefill", bench_prefill),
+                ("serving_vs_bare", bench_serving_vs_bare), ("resident_100_vs_1", bench_resident)]
     sections += [] if args.skip_peft else [("engine_vs_peft", bench_engine_vs_peft)]
     for name, bench in sections:
         note(f"{name} ... ({time.perf_counter() - started:.0f}s so far)")

@@ -1,4 +1,5 @@
-"""Peak resident memory of one training step (PT, and LoRA rank 8) vs inference, same batch.
+"""Peak resident memory of one training step (PT, PT with gradient checkpointing, and LoRA rank 8)
+vs inference, same batch.
 
 Each measurement runs in its own child process and reads the OS's peak RSS of that child
 (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`), so the figures do not include each other.
@@ -36,7 +37,10 @@ elif mode == "inference":
     prompt = SoftPrompt(init_prompt(model.get_input_embeddings().weight, 100, "vocab"))
     with torch.no_grad():
         answer_hidden_and_logits(model, prompt, ids, batch)
-elif mode == "pt":
+elif mode in ("pt", "pt_checkpointed"):
+    if mode == "pt_checkpointed":
+        from clinical_mpt.backbone import enable_gradient_checkpointing
+        enable_gradient_checkpointing(model)
     prompt = SoftPrompt(init_prompt(model.get_input_embeddings().weight, 100, "vocab"))
     opt = torch.optim.AdamW([prompt.weight])
     _, logits, t = answer_hidden_and_logits(model, prompt, ids, batch)
@@ -62,13 +66,14 @@ def measure(mode: str, backbone: str, dtype: str) -> dict:
 
 def main() -> None:
     args = parser(__doc__).parse_args()
-    m = {mode: measure(mode, args.backbone, args.dtype) for mode in ("load", "inference", "pt", "lora")}
+    m = {mode: measure(mode, args.backbone, args.dtype) for mode in ("load", "inference", "pt", "pt_checkpointed", "lora")}
     peak = {k: v["peak_kb"] / 1024 for k, v in m.items()}
     # the model's own footprint (and GGUF de-quantisation at load) is common to all; compare the step's extra too
     extra = {k: (v["peak_kb"] - m["load"]["peak_kb"]) / 1024 for k, v in m.items()}
     emit({"benchmark": "memory", "backbone": args.backbone, "batch": 8, "prompt_length": 100, "input_length": 128,
           "peak_mb": peak, "extra_over_load_mb": extra,
           "pt_over_lora": peak["pt"] / peak["lora"], "pt_over_inference": peak["pt"] / peak["inference"],
+          "pt_checkpointed_over_inference": peak["pt_checkpointed"] / peak["inference"],
           "note": "ru_maxrss of a child process per mode; loading the GGUF default de-quantises weights, "
                   "so 'load' sets a floor shared by every mode"})
 

@@ -86,14 +86,16 @@ def test_prompted_embeds_casts_fp32_prompts_to_the_backbone_dtype():
     assert embeds.dtype == torch.bfloat16
 
 
-def test_text_hidden_equals_the_model_on_hand_built_embeds(sharp_model):
-    prompt = torch.randn(1, 5, 64) * 0.3
-    ids = torch.tensor([[7, 8, 9, 10, 11, 12]])
+@pytest.mark.parametrize("rows_of", [[0, 0], [0, 1]], ids=["shared states", "every row its own prompt"])
+def test_text_hidden_equals_the_model_on_hand_built_embeds(sharp_model, rows_of):
+    prompts = torch.randn(2, 5, 64) * 0.3
+    rows_of = torch.tensor(rows_of)
+    ids = torch.tensor([[7, 8, 9, 10, 11, 12], [13, 14, 15, 16, 17, 18]])
     mask = torch.ones_like(ids)
     with torch.no_grad():
-        hidden = text_hidden(sharp_model, prompt, torch.tensor([0]), ids, mask)
-        expected, _ = _plain_text_hidden(sharp_model, prompt, ids, mask)
-    assert hidden.shape == (1, 6, 64)
+        hidden = text_hidden(sharp_model, prompts[:len(rows_of.unique())], rows_of, ids, mask)
+        expected, _ = _plain_text_hidden(sharp_model, prompts[rows_of], ids, mask)
+    assert hidden.shape == (2, 6, 64)
     assert torch.allclose(hidden, expected, atol=1e-4)
 
 

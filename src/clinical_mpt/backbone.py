@@ -255,7 +255,14 @@ def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "
     model.eval()
     if gradient_checkpointing:
         enable_gradient_checkpointing(model)
-    return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fingerprint(model))
+    fp = fingerprint(model)  # of the whole model, before any sharding
+    from clinical_mpt import distributed
+
+    if distributed.fsdp_requested():
+        if quantization is not None:
+            raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP; use load_in: none")
+        distributed.shard_layers(model)
+    return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fp)
 
 
 def fingerprint(model) -> Fingerprint:

@@ -21,6 +21,7 @@ COMMANDS = {
     "adapt": ("clinical_mpt.recipes.adapt", "stage 3: adapt P* to each target task by training u, v (zero/few-shot too)"),
     "evaluate": ("clinical_mpt.recipes.evaluate", "generate answers for target tasks and score them"),
     "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
+    "sweep": ("clinical_mpt.recipes.sweep", "choose a method's learning rate on the target tasks' dev split"),
     "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
     "score": ("clinical_mpt.tasks.score_cli", "score a prediction file against a gold file"),
     # the prompt library and serving

@@ -123,7 +123,7 @@ class ProtocolConfig:
     shot_methods: list = _f([], "methods that run the k-shot settings (empty = all of `methods`)")
 
 
-METHODS = ("mpt", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
+METHODS = ("mpt", "mpt-vectors", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
 
 
 @dataclass

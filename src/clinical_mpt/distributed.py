@@ -9,6 +9,13 @@ model, so the frozen weights are never synchronised.
 
 A launch is recognised from the environment (`WORLD_SIZE` > 1, with `RANK` and `LOCAL_RANK`); the
 one `accelerate.Accelerator` of the process is then created on first use: gloo on CPU, NCCL on GPU.
+
+Under an FSDP accelerate config (`ACCELERATE_USE_FSDP`, e.g. configs/accelerate/fsdp.yaml) the frozen
+decoder layers are sharded over the ranks with FSDP2 (`fully_shard`, one unit per layer; embeddings,
+final norm and LM head stay replicated), so each GPU holds 1/W of the layer weights; each layer's
+weights are all-gathered for its forward and backward. Every rank must then run the same forward
+passes: the ranks generate all evaluation rows together (not a slice each), and a rank whose slice
+of a batch is empty still runs one row with a zero loss.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ def accelerator():
     """The process's `accelerate.Accelerator` (created on first call), or None in a single process."""
     global _ACCELERATOR
     if _ACCELERATOR is None and launched():
-        refuse_sharded_launch()
+        refuse_deepspeed()
         import torch
         from accelerate import Accelerator
         from accelerate.utils import InitProcessGroupKwargs
@@ -53,16 +60,53 @@ def accelerator():
     return _ACCELERATOR
 
 
-def refuse_sharded_launch() -> None:
-    """ConfigError under an FSDP or DeepSpeed accelerate config: the backbone is replicated, not sharded."""
+def fsdp_requested() -> bool:
+    """True under `accelerate launch` with an FSDP config (it sets ACCELERATE_USE_FSDP)."""
+    return launched() and os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true")
+
+
+def refuse_deepspeed() -> None:
+    """ConfigError under a DeepSpeed accelerate config (not supported: FSDP shards the backbone instead)."""
     from clinical_mpt.errors import ConfigError
 
-    for var, name in (("ACCELERATE_USE_FSDP", "FSDP"), ("ACCELERATE_USE_DEEPSPEED", "DeepSpeed")):
-        if os.environ.get(var, "").lower() in ("1", "true"):
-            raise ConfigError(f"accelerate launch with {name}: clinical-mpt trains data-parallel with the whole "
-                              "frozen backbone on every GPU (sharding it is not supported). Launch with "
-                              "configs/accelerate/ddp.yaml; if the backbone does not fit one GPU, use "
-                              "backbone.gradient_checkpointing=true or backbone.load_in=8bit (docs/scaling.md)")
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() in ("1", "true"):
+        raise ConfigError("accelerate launch with DeepSpeed is not supported: to shard a backbone that does not fit "
+                          "one GPU, launch with configs/accelerate/fsdp.yaml (FSDP2 over the decoder layers); "
+                          "otherwise use configs/accelerate/ddp.yaml (docs/scaling.md)")
+
+
+def shard_layers(model) -> None:
+    """FSDP2: shard each frozen decoder layer's weights over the ranks (one `fully_shard` unit per layer)."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    from clinical_mpt.errors import ConfigError
+    from clinical_mpt.modeling import decoder
+
+    layers = getattr(decoder(model), "layers", None)
+    if layers is None:
+        raise ConfigError(f"FSDP: {type(model).__name__} has no decoder `layers` list to shard; use ddp.yaml")
+    accelerator()  # the process group
+    mesh = init_device_mesh(device().type, (world_size(),))
+    for layer in layers:
+        fully_shard(layer, mesh=mesh)
+    if is_main():
+        local = sum(p.to_local().numel() for layer in layers for p in layer.parameters())
+        total = sum(p.numel() for layer in layers for p in layer.parameters())
+        print(f"FSDP: {len(layers)} decoder layers sharded over {world_size()} processes "
+              f"({local:,} of their {total:,} weights on this rank)", flush=True)
+
+
+def sharded(model) -> bool:
+    """Whether `model`'s decoder layers are FSDP2 units (so every rank must run every forward)."""
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:  # pragma: no cover - torch without FSDP2
+        return False
+    from clinical_mpt.modeling import decoder
+
+    layers = getattr(decoder(model), "layers", None)
+    return bool(layers) and isinstance(layers[0], FSDPModule)
 
 
 def device():

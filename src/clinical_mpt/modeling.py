@@ -12,9 +12,13 @@ text, (B, T), on top: m*L + B*T positions instead of B*(L+T). Gradients flow bac
 The hidden state of text position t-1 predicts x_t; the LM head is applied only at answer positions
 (labels != -100), which skips most of the vocabulary projection.
 
-With gradient checkpointing on (backbone.gradient_checkpointing), HF recomputes each layer in backward
-and drops any KV cache, so the prompts enter as plain leading `inputs_embeds` instead: B*(L+T)
-positions, the same values and gradients. Batches may sit on the CPU; they are moved to the model.
+When no two rows share a task (m = B: a mixed distillation batch) sharing saves nothing, so the
+prompts enter as plain leading `inputs_embeds` instead: one pass over B*(L+T) positions with a plain
+causal mask (on a GPU, sdpa's flash kernel rather than the masked one a cache offset needs). The same
+layout serves gradient checkpointing (backbone.gradient_checkpointing), where HF recomputes each layer
+in backward and drops any KV cache, and FSDP-sharded layers (a prompt cache would reach a layer's
+weights in backward past FSDP's hooks). Same values and gradients either way. Batches may sit on the
+CPU; they are moved to the model.
 """
 
 from __future__ import annotations
@@ -54,16 +58,18 @@ def checkpointing(model) -> bool:
     return bool(getattr(model, "is_gradient_checkpointing", False))
 
 
-def checkpointed_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
+def concatenated_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
                              attention_mask: torch.Tensor) -> torch.Tensor:
-    """`text_hidden` under gradient checkpointing: [prompts[rows] | text] as inputs_embeds (B, L+T, d).
+    """`text_hidden` without shared prompt states: [prompts[rows] | text] as inputs_embeds (B, L+T, d).
 
-    HF checkpoints a layer only in training mode; the frozen backbone stays in eval mode, so only the
-    layers' own flag is raised for this call (their sub-modules stay in eval: no dropout).
+    Under gradient checkpointing: HF checkpoints a layer only in training mode; the frozen backbone
+    stays in eval mode, so only the layers' own flag is raised for this call (their sub-modules stay
+    in eval: no dropout).
     """
     L = prompts.shape[1]
     embeds, mask = prompted_embeds(model, prompts[rows.to(prompts.device)], input_ids, attention_mask)
-    layers = [m for m in decoder(model).modules() if getattr(m, "gradient_checkpointing", False)]
+    layers = [m for m in decoder(model).modules() if getattr(m, "gradient_checkpointing", False)] \
+        if torch.is_grad_enabled() else []
     modes = [m.training for m in layers]
     for m in layers:
         m.training = True
@@ -82,8 +88,10 @@ def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, 
     input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
     if prompts is None:  # LoRA / full fine-tuning / zero-shot: the bare model
         return decoder(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-    if torch.is_grad_enabled() and checkpointing(model):
-        return checkpointed_text_hidden(model, prompts, rows, input_ids, attention_mask)
+    from clinical_mpt.distributed import sharded
+
+    if prompts.shape[0] == input_ids.shape[0] or (torch.is_grad_enabled() and checkpointing(model)) or sharded(model):
+        return concatenated_text_hidden(model, prompts, rows, input_ids, attention_mask)
     from clinical_mpt.generate import cache_kwarg
 
     B, T = input_ids.shape

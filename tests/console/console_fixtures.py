@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import torch
-import uvicorn
+
+from live_server import LiveServer
 
 from clinical_mpt.serve.engine import Engine
 from clinical_mpt.serve.server import ServerConfig, create_app
@@ -96,31 +94,6 @@ class LexiconEngine(Engine):
         tok = self.backbone.tokenizer
         answers = [lexicon_answer(self.tasks[t].type, tok.decode(ids)) for t, ids in zip(tasks, inputs)]
         return [tok(" " + a, add_special_tokens=False).input_ids for a in answers]
-
-
-class LiveServer:
-    """uvicorn serving `app` on 127.0.0.1:<free port> in a daemon thread."""
-
-    def __init__(self, app):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def live(engine, library, api_key=None):

@@ -159,6 +159,18 @@ def test_stage_keys_depend_only_on_their_sections(mini_suite):
         assert stage_key(_cfg(mini_suite, change), teach) != stage_key(base, teach), change
 
 
+def test_execution_only_settings_leave_stage_keys_alone(mini_suite):
+    from clinical_mpt.recipes.common import stage_key
+
+    every = ("backbone", "data", "prompt", "teach", "distill", "adapt", "eval")
+    base = _cfg(mini_suite)
+    for change in ("backbone.device=cpu", "backbone.gradient_checkpointing=true", "distill.teacher_cache=disk",
+                   "backbone.shape=llama-3.1-8b"):
+        assert stage_key(_cfg(mini_suite, change), every) == stage_key(base, every), change
+    # quantised weights change the numbers
+    assert stage_key(_cfg(mini_suite, "backbone.load_in=8bit"), every) != stage_key(base, every)
+
+
 def _mtimes(out: Path) -> dict:
     return {str(p.relative_to(out)): p.stat().st_mtime_ns
             for p in out.rglob("*") if p.suffix in (".safetensors", ".json") and p.name != "results.json"}

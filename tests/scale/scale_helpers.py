@@ -42,6 +42,18 @@ def run_cli(*args, env: dict | None = None, timeout: int = 240, launcher: list[s
     return subprocess.run(cmd, cwd=REPO, env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
 
 
+def launched_and_single(launcher: list[str], env: dict, args: list, base: Path, name: str):
+    """`LAUNCHER -m clinical_mpt ARGS --out BASE/NAME` and the same in one process (--out BASE/single),
+    started together -> (launched out folder, single out folder, the launch's stdout)."""
+    launched = subprocess.Popen(launcher + ["-m", "clinical_mpt", *map(str, args), "--out", str(base / name)],
+                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    single = run_cli(*args, "--out", base / "single")
+    out, err = launched.communicate(timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert launched.returncode == 0, (out + err)[-4000:]
+    return base / name, base / "single", out
+
+
 def suite_overrides(suite: Path) -> list[str]:
     return [f"data.suite={suite}", "data.source_tasks=[]", "data.target_tasks=[]"]
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-from scale_helpers import REPO, TINY, cli_env, run_cli, suite_overrides
+from scale_helpers import REPO, TINY, cli_env, launched_and_single, suite_overrides
 
 BATCH = ["teach.batch_size=5", "distill.train.batch_size=5", "adapt.train.batch_size=5"]  # uneven 2 + 3 shards
 
@@ -38,15 +38,8 @@ def ddp_env() -> dict:
 @pytest.fixture(scope="module")
 def both_runs(mini_suite, tmp_path_factory):
     """`clinical-mpt run` on 2 processes and on 1, same config and global batch; started together."""
-    base = tmp_path_factory.mktemp("ddp")
     args = ["run", TINY, *suite_overrides(mini_suite), *BATCH, "distill.teacher_cache=disk", "backbone.device=cpu"]
-    ddp = subprocess.Popen(accelerate_launch() + ["-m", "clinical_mpt", *args, "--out", str(base / "ddp")],
-                           cwd=REPO, env=ddp_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    single = run_cli(*args, "--out", base / "single")
-    out, err = ddp.communicate(timeout=300)
-    assert single.returncode == 0, single.stderr[-3000:]
-    assert ddp.returncode == 0, (out + err)[-4000:]
-    return base / "ddp", base / "single", out
+    return launched_and_single(accelerate_launch(), ddp_env(), args, tmp_path_factory.mktemp("ddp"), "ddp")
 
 
 def _tensors(folder) -> dict:

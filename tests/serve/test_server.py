@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
+
+from live_server import LiveServer
 
 from clinical_mpt.serve.engine import Engine, EngineConfig
 from clinical_mpt.serve.server import ServerConfig, create_app
@@ -23,31 +22,6 @@ INPUTS = {
     "problem_nli": {"premise": "Admitted with pneumonia.", "hypothesis": "The patient has pneumonia."},
 }
 FIELD = {"dose_qa": "answer", "drug_mcqa": "answer", "med_ner": "entities", "problem_nli": "label"}
-
-
-class LiveServer:
-    """uvicorn serving `app` on 127.0.0.1:<free port> in a daemon thread."""
-
-    def __init__(self, app):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "server did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,8 @@ def mpt_entries(run: Path, variant: str, tasks, split: str, command) -> list[Ent
         prompt = shared * (tensors["u"][0] @ tensors["v"][0])                  # P* o (U V): (L, d)
         metrics = find_metrics(run, "mpt-full-prompt" if meta_prompt else "mpt", setting, cfg["task"],
                                "mpt" if variant == "full" else f"mpt@{variant}")
+        if metrics is None and not meta_prompt:  # the same prompts, evaluated under the variant's name
+            metrics = find_metrics(run, "mpt-vectors", setting, cfg["task"])
         training = {"variant": variant, "examples": cfg.get("train_examples"), "shots": cfg.get("shots"),
                     "trainable_parameters": cfg.get("trainable_parameters"), "init_from": cfg.get("init_from"),
                     "train_meta_prompt": cfg.get("train_meta_prompt", meta_prompt)}

@@ -6,12 +6,13 @@ from clinical_mpt.methods.base import Fitted, MethodContext
 
 METHODS = {
     "mpt": mpt.fit,                       # u, v only (r(L + d) parameters per task)
+    "mpt-vectors": mpt.fit,               # the same, under the study's variant name
     "mpt-full-prompt": mpt.fit_full_prompt,  # P*, u, v
     "pt": prompt_tuning.fit,              # a fresh L x d prompt per task
     "lora": lora.fit,                     # peft LoRA on the attention projections
     "full": full.fit,                     # every backbone weight
     "zero-shot": zero_shot.fit,           # nothing trained
 }
-NEEDS_META_PROMPT = {"mpt", "mpt-full-prompt"}
+NEEDS_META_PROMPT = {"mpt", "mpt-vectors", "mpt-full-prompt"}
 
 __all__ = ["METHODS", "NEEDS_META_PROMPT", "Fitted", "MethodContext"]

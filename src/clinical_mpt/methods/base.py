@@ -60,11 +60,15 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
     def loss_fn(step):
         batch = [task.encoded[j] for _, j in sampler.sample_refs(batch_size)]  # the global batch
         rows = distributed.shard_rows(batch)
+        scale = 1.0
         if not rows:
-            return distributed.zero_loss(params), {}
+            if not distributed.sharded(model):
+                return distributed.zero_loss(params), {}
+            rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
-        return lm_loss(logits, targets) * distributed.token_share(answer_tokens(rows), answer_tokens(batch)), {}
+        share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
+        return lm_loss(logits, targets) * share, {}
 
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
                  sampler=sampler, resume=resume)

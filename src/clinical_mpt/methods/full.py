@@ -17,7 +17,7 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     params = list(model.parameters())
     if task.encoded:
         model.train()
-        with torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=dtype,
+        with torch.autocast(ctx.backbone.model.device.type, dtype=dtype,
                             enabled=dtype != torch.float32):
             fit_supervised(model, None, params, task, ctx.cfg.baselines.full, seed,
                            ctx.backbone.tokenizer.pad_token_id, f"full {task.name}", log_path)

@@ -94,9 +94,20 @@ def load_backbone_for(cfg: RunConfig):
     return backbone
 
 
+# Settings that change where or how a stage runs, not what it computes: left out of stage keys, so moving
+# a run to another device, turning on gradient checkpointing or caching teacher outputs on disk reuses
+# the stages already finished.
+EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "shape"), "distill": ("teacher_cache",)}
+
+
 def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
-    """Hash of the config sections a stage depends on."""
+    """Hash of the config sections a stage depends on (execution-only settings left out)."""
     d = to_dict(cfg)
+    for section, names in EXECUTION_ONLY.items():
+        for name in names:
+            d[section].pop(name, None)
+    if d["backbone"].get("load_in") == "none":  # quantised weights change the numbers: keyed only when asked for
+        d["backbone"].pop("load_in")
     blob = json.dumps({s: d[s] for s in sections} | {"seed": cfg.seed}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -61,11 +61,14 @@ def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> li
                                         desc=t.name) for p, t in zip(teachers, tasks)]
     key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
     paths = [out / "distill" / "teacher_cache" / f"{t.name}.safetensors" for t in tasks]
-    for k in range(distributed.rank(), len(tasks), distributed.world_size()):
-        if DiskTeacherOutputs.key_of(paths[k]) != key:
-            save_teacher_outputs(paths[k], compute_teacher_outputs(
-                backbone.model, teachers[k], tasks[k].encoded, pad, dcfg.temperature, dcfg.teacher_topk,
-                desc=tasks[k].name), key)
+    todo = [k for k in range(len(tasks)) if DiskTeacherOutputs.key_of(paths[k]) != key]
+    distributed.barrier()  # every rank decided on the same files
+    sharded = distributed.sharded(backbone.model)  # then every rank runs every forward; rank 0 writes
+    for k in todo if sharded else todo[distributed.rank()::distributed.world_size()]:
+        outputs = compute_teacher_outputs(backbone.model, teachers[k], tasks[k].encoded, pad, dcfg.temperature,
+                                          dcfg.teacher_topk, desc=tasks[k].name)
+        if not sharded or distributed.is_main():
+            save_teacher_outputs(paths[k], outputs, key)
     distributed.barrier()
     return [DiskTeacherOutputs(p) for p in paths]
 

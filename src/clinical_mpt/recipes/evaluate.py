@@ -1,6 +1,6 @@
 """Train every method of the config on every target task, generate, score, write results.json.
 
-Methods (mpt, mpt-full-prompt, pt, lora, full, zero-shot) share the splits, templates, generation
+Methods (mpt = mpt-vectors, mpt-full-prompt, pt, lora, full, zero-shot) share the splits, templates, generation
 settings and metrics. Settings come from `protocol`: full data and/or k-shot for each k and seed.
 MPT prompts live in DIR/adapt/<setting>/<task> (made here if `adapt` has not made them), PT prompts
 in DIR/targets/pt/<setting>/<task>; a (method, setting, task) already scored with the same config is
@@ -67,6 +67,11 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     if method.startswith("mpt"):
         meta = method == "mpt-full-prompt"
         return adapt_one(ctx, spec, shots, seed, meta, out / "adapt" / (setting + ("-metaprompt" if meta else "")) / spec["name"])
+    if method in ("lora", "full") and distributed.sharded(ctx.backbone.model):
+        from clinical_mpt.errors import ConfigError
+
+        raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP run "
+                          "the prompt methods (mpt, pt, zero-shot) and the weight baselines with ddp.yaml")
     task = load_target_train(ctx.cfg, ctx.backbone.tokenizer, spec, shots, seed)
     if method == "zero-shot":
         task.encoded = []
@@ -105,9 +110,11 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     fitted = fit_method(ctx, method, spec, setting, shots, seed)
     task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
     runner = dataclasses.replace(ctx.backbone, model=fitted.model)
-    mine = dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
-    preds = distributed.gather_rows(predict_task(runner, fitted.prompt, mine, cfg.eval.batch_size,
-                                                 cfg.data.max_input_tokens, desc=f"{method} {setting} {spec['name']}"))
+    sharded = distributed.sharded(fitted.model)  # sharded layers: every rank generates every row, in step
+    mine = task if sharded else dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
+    preds = predict_task(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
+                         desc=f"{method} {setting} {spec['name']}")
+    preds = preds if sharded else distributed.gather_rows(preds)
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
     record = {"key": key, "method": method, "setting": setting, "task": spec["name"], "type": spec["type"],

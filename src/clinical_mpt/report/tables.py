@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from clinical_mpt.data.canonical import TYPES
 
-METHOD_ORDER = ("zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt")
+METHOD_ORDER = ("zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt-vectors", "mpt")
 METHOD_LABELS = {
     "zero-shot": "Zero-shot",
     "full": "Full fine-tuning",
     "lora": "LoRA",
     "pt": "Prompt tuning",
     "mpt-full-prompt": "MPT (P*, u, v)",
+    "mpt-vectors": "MPT (u, v)",
     "mpt": "MPT (u, v)",
 }
 TYPE_LABELS = {"ner": "NER", "re": "RE", "qa": "QA", "mcqa": "MCQA", "nli": "NLI", "summarization": "Summarization"}

@@ -1,0 +1,124 @@
+"""Choose a method's learning rate on the dev split (never on test).
+
+For each learning rate and target task: train the method exactly as `evaluate` does (same data,
+steps, seed; full data or k-shot), then measure the mean token loss of the gold answers on the
+task's dev split. The best learning rate is the one with the lowest mean dev loss over the tasks.
+MPT methods need the run folder's distilled meta-prompt (`clinical-mpt distill` first). Trainings go
+to OUT/sweeps/<method>/lr<LR>/ so the run's own prompts are never touched.
+
+    clinical-mpt sweep CONFIG --method pt --lr 0.03 --lr 0.1 --lr 0.3 [--task NAME ...] [--shots K]
+      -> OUT/sweeps/<method>[-k<K>].json  {"method", "criterion", "lrs": {lr: {task: loss, "mean": loss}}, "best_lr"}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from clinical_mpt.errors import ConfigError
+from clinical_mpt.recipes import common
+
+HELP = "choose a method's learning rate on the target tasks' dev split (dev loss after training)"
+DEV_EXAMPLES = 32
+
+
+def configure(parser) -> None:
+    common.configure(parser)
+    parser.add_argument("--method", required=True, help="mpt, mpt-vectors, mpt-full-prompt, pt, lora or full")
+    parser.add_argument("--lr", type=float, action="append", required=True, metavar="LR",
+                        help="a learning rate to try (repeat the flag for several)")
+    parser.add_argument("--task", action="append", metavar="NAME",
+                        help="a target task to sweep on (repeatable; default: the config's targets)")
+    parser.add_argument("--shots", type=int, metavar="K", help="sweep the K-shot setting instead of full data")
+
+
+def with_lr(cfg, method: str, lr: float):
+    """A copy of `cfg` whose `method` trains with learning rate `lr`."""
+    r = dataclasses.replace
+    if method.startswith("mpt"):
+        return r(cfg, adapt=r(cfg.adapt, train=r(cfg.adapt.train, lr=lr)))
+    b = cfg.baselines
+    if method == "pt":
+        return r(cfg, baselines=r(b, pt=r(b.pt, lr=lr)))
+    if method == "lora":
+        return r(cfg, baselines=r(b, lora=r(b.lora, train=r(b.lora.train, lr=lr))))
+    if method == "full":
+        return r(cfg, baselines=r(b, full=r(b.full, lr=lr)))
+    raise ConfigError(f"--method: {method!r} trains nothing or is unknown; choose mpt, mpt-vectors, "
+                      "mpt-full-prompt, pt, lora or full")
+
+
+def dev_loss(fitted, dev, pad_id: int, batch_size: int) -> float:
+    """Mean token cross-entropy of the gold answers of the encoded `dev` task under `fitted`."""
+    import torch
+
+    from clinical_mpt.batching import collate
+    from clinical_mpt.losses import lm_loss
+    from clinical_mpt.modeling import answer_hidden_and_logits
+
+    prompt = fitted.prompt
+    prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(dev.encoded), batch_size):
+            rows = dev.encoded[start:start + batch_size]
+            _, logits, targets = answer_hidden_and_logits(fitted.model, prompt_fn, torch.zeros(len(rows), dtype=torch.long),
+                                                          collate(rows, pad_id))
+            total += lm_loss(logits, targets).item() * targets.numel()
+            tokens += targets.numel()
+    return total / max(tokens, 1)
+
+
+def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: list[str] | None,
+              shots: int | None) -> dict:
+    from clinical_mpt.batching import encode_task
+    from clinical_mpt.data.jsonl import write_json
+    from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+    from clinical_mpt.methods import METHODS, NEEDS_META_PROMPT
+    from clinical_mpt.recipes.adapt import method_context, setting_name
+    from clinical_mpt.recipes.evaluate import fit_method, with_target_steps
+
+    if method not in METHODS or method == "zero-shot":
+        with_lr(cfg, "?", 0.0)  # raises the error that lists the choices
+    specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", tasks or cfg.data.target_tasks)
+    if shots and cfg.protocol.shot_steps:
+        cfg = with_target_steps(cfg, cfg.protocol.shot_steps)
+    setting = "full" if shots is None else setting_name(shots, cfg.seed)
+    tok = backbone.tokenizer
+    results: dict = {}
+    for lr in lrs:
+        run_cfg = with_lr(cfg, method, lr)
+        ctx = method_context(run_cfg, backbone, out, need_meta=method in NEEDS_META_PROMPT)
+        ctx = dataclasses.replace(ctx, out=out / "sweeps" / method / f"lr{lr:g}")
+        losses = {}
+        for i, spec in enumerate(specs):
+            fitted = fit_method(ctx, method, spec, setting, shots, cfg.seed + i)  # the seed `evaluate` uses
+            dev = encode_task(tok, load_split(cfg.data.suite, spec, "dev", DEV_EXAMPLES),
+                              cfg.data.max_input_tokens, cfg.data.max_target_tokens)
+            losses[spec["name"]] = round(dev_loss(fitted, dev, tok.pad_token_id, cfg.eval.batch_size), 4)
+            print(f"  {method} lr {lr:g} {spec['name']:<26} dev loss {losses[spec['name']]:.4f}", flush=True)
+        losses["mean"] = round(sum(losses.values()) / len(specs), 4)
+        results[f"{lr:g}"] = losses
+    best = min(results, key=lambda k: results[k]["mean"])
+    record = {"method": method, "setting": setting, "criterion": "mean token loss of the gold answers on the dev split",
+              "dev_examples_per_task": DEV_EXAMPLES, "tasks": [s["name"] for s in specs], "lrs": results,
+              "best_lr": float(best)}
+    path = out / "sweeps" / f"{method}{'' if shots is None else f'-k{shots}'}.json"
+    write_json(path, record)
+    print(f"\n{method}: best lr {best} (mean dev loss {results[best]['mean']:.4f}); wrote {path}")
+    return record
+
+
+def main(args) -> int:
+    if args.dry_run or args.launcher != "none":
+        raise ConfigError("sweep runs in one process; --dry-run and --launcher are not supported here")
+    from clinical_mpt.config import load_config
+
+    started = time.time()
+    cfg = load_config(args.config, args.overrides)
+    out = Path(args.out or cfg.out)  # the run folder: read (meta-prompt), never rewritten
+    common.seed_everything(cfg.seed)
+    run_sweep(cfg, common.load_backbone_for(cfg), out, args.method, args.lr, args.task, args.shots)
+    print(f"sweep finished in {time.time() - started:.0f}s")
+    return 0
