@@ -97,6 +97,15 @@ def test_sweep_picks_the_learning_rate_with_the_lowest_dev_loss(mini_suite, tmp_
     assert record["best_lr"] == min(losses, key=losses.get)
     assert not (tmp_path / "targets").exists()  # trainings live under sweeps/, never in the run's folders
     assert (tmp_path / "sweeps" / "pt" / "lr1" / "targets" / "pt" / "full" / "dose_qa" / "prompt.safetensors").is_file()
+    # a later sweep with another rate extends the record; one with another training config replaces it
+    proc = _cli("sweep", "configs/tiny.yaml", *suite, "--method", "pt", "--lr", "0.1", "--task", "dose_qa",
+                "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(json.loads((tmp_path / "sweeps" / "pt.json").read_text())["lrs"]) == {"0.001", "1", "0.1"}
+    proc = _cli("sweep", "configs/tiny.yaml", *suite, "baselines.pt.steps=2", "--method", "pt", "--lr", "0.1",
+                "--task", "dose_qa", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(json.loads((tmp_path / "sweeps" / "pt.json").read_text())["lrs"]) == {"0.1"}
 
 
 def test_sweep_errors_are_one_line(mini_suite, tmp_path):

@@ -80,14 +80,17 @@ def test_device_choice():
         assert resolve_device("auto") == torch.device("cpu")
 
 
-def test_sharded_launches_are_refused(monkeypatch):
+def test_deepspeed_launches_are_refused_with_a_pointer_to_fsdp(monkeypatch):
     from clinical_mpt import distributed
 
     monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
     monkeypatch.setattr(distributed, "_ACCELERATOR", None)
-    with pytest.raises(ConfigError, match="ddp.yaml"):
+    with pytest.raises(ConfigError, match="fsdp.yaml"):
         distributed.accelerator()
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED")
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    assert distributed.fsdp_requested()
 
 
 def test_teacher_cache_on_disk_gives_the_memory_result(tiny_backbone, mini_suite, tmp_path):

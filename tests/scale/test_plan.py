@@ -66,6 +66,23 @@ def test_more_processes_need_less_memory_each(capsys):
     assert 16.1 < eight < one and 16.1 < checkpointed < one
 
 
+def test_fsdp_divides_the_layer_weights_over_the_processes(capsys):
+    from clinical_mpt.backbone_shapes import builtin_shape
+
+    config = REPO / "configs" / "paper" / "gptoss-20b.yaml"
+    fsdp = ["--accelerate-config", str(REPO / "configs" / "accelerate" / "fsdp.yaml")]
+    text = _dry_run(capsys, config, "--num-processes", "4", *fsdp)
+    assert "FSDP: the decoder layers are sharded" in text
+    weights = float(re.search(r"weights ([\d.]+) GB", text).group(1))
+    s = builtin_shape("gpt-oss-20b")
+    embeddings = s.embedding_parameters * (1 if s.tie_word_embeddings else 2)
+    layers = s.total_parameters - embeddings
+    expected = 2 * (embeddings + layers / 4 + layers / s.num_layers) / 1e9  # bf16; one layer gathered
+    assert weights == pytest.approx(expected, abs=0.06)
+    ddp = float(re.search(r"weights ([\d.]+) GB", _dry_run(capsys, config, "--num-processes", "4")).group(1))
+    assert ddp == pytest.approx(2 * s.total_parameters / 1e9, abs=0.06) and weights < ddp / 2
+
+
 def test_dry_run_needs_a_shape_when_the_weights_are_elsewhere(capsys):
     config = REPO / "configs" / "paper" / "llama31-8b.yaml"
     assert main(["run", str(config), "--dry-run", "backbone.shape="]) == 2

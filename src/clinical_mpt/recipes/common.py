@@ -42,7 +42,7 @@ def launch_or_plan(args) -> int | None:
         from clinical_mpt.recipes.plan import print_plan
 
         print_plan(load_config(args.config, args.overrides), getattr(args, "command", None) or "run", args.out,
-                   getattr(args, "num_processes", None) or 1)
+                   getattr(args, "num_processes", None) or 1, fsdp_config(getattr(args, "accelerate_config", None)))
         return 0
     if getattr(args, "launcher", "none") != "accelerate" or distributed.launched():
         return None
@@ -56,6 +56,21 @@ def launch_or_plan(args) -> int | None:
     cmd += (["--out", args.out] if args.out else []) + [f for f in ("--force", "--resume") if getattr(args, f[2:])]
     print("launching:", " ".join(cmd), flush=True)
     return subprocess.call(cmd)
+
+
+def fsdp_config(path: str | None) -> bool:
+    """Whether an accelerate config file asks for FSDP (`distributed_type: FSDP`)."""
+    if not path:
+        return False
+    import yaml
+
+    from clinical_mpt.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"--accelerate-config {path}: {e}") from None
+    return str(data.get("distributed_type", "")).upper() == "FSDP"
 
 
 def setup(args) -> tuple[RunConfig, Path]:

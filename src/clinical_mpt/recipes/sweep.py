@@ -21,6 +21,7 @@ from clinical_mpt.recipes import common
 
 HELP = "choose a method's learning rate on the target tasks' dev split (dev loss after training)"
 DEV_EXAMPLES = 32
+SECTIONS = ("backbone", "data", "prompt", "teach", "distill", "adapt", "baselines")  # what a training depends on
 
 
 def configure(parser) -> None:
@@ -70,6 +71,19 @@ def dev_loss(fitted, dev, pad_id: int, batch_size: int) -> float:
     return total / max(tokens, 1)
 
 
+def earlier_lrs(path: Path, record: dict) -> dict:
+    """The learning rates of an earlier sweep of the same method, setting, tasks and training config
+    (`path`), so a sweep can be extended with more rates; {} if there is none or it differs."""
+    import json
+
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    same = all(old.get(k) == record[k] for k in ("method", "setting", "tasks", "dev_examples_per_task", "config_key"))
+    return old.get("lrs", {}) if same else {}
+
+
 def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: list[str] | None,
               shots: int | None) -> dict:
     from clinical_mpt.batching import encode_task
@@ -100,13 +114,16 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
             print(f"  {method} lr {lr:g} {spec['name']:<26} dev loss {losses[spec['name']]:.4f}", flush=True)
         losses["mean"] = round(sum(losses.values()) / len(specs), 4)
         results[f"{lr:g}"] = losses
-    best = min(results, key=lambda k: results[k]["mean"])
     record = {"method": method, "setting": setting, "criterion": "mean token loss of the gold answers on the dev split",
               "dev_examples_per_task": DEV_EXAMPLES, "tasks": [s["name"] for s in specs], "lrs": results,
-              "best_lr": float(best)}
+              "config_key": common.stage_key(with_lr(cfg, method, 0.0), SECTIONS)}
     path = out / "sweeps" / f"{method}{'' if shots is None else f'-k{shots}'}.json"
+    record["lrs"] = earlier_lrs(path, record) | results
+    best = min(record["lrs"], key=lambda k: record["lrs"][k]["mean"])
+    record["best_lr"] = float(best)
     write_json(path, record)
-    print(f"\n{method}: best lr {best} (mean dev loss {results[best]['mean']:.4f}); wrote {path}")
+    print(f"\n{method}: best lr {best} (mean dev loss {record['lrs'][best]['mean']:.4f}"
+          f" over {len(record['lrs'])} rates); wrote {path}")
     return record
 
 
