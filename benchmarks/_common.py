@@ -18,7 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--backbone", default="default", help="default | tiny-random-llama | a local path")
-    p.add_argument("--dtype", default="auto")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on CPUs with avx512_bf16) | bfloat16 | float32")
+    p.add_argument("--attention", default="auto", help="auto (eager on CPU, sdpa on GPU) | eager | sdpa")
     p.add_argument("--repeats", type=int, default=5, help="timed iterations (median reported)")
     p.add_argument("--warmup", type=int, default=2)
     return p

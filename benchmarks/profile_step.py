@@ -48,7 +48,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--top", type=int, default=12)
     args = p.parse_args()
-    bb = load_backbone(args.backbone, args.dtype)
+    bb = load_backbone(args.backbone, args.dtype, args.attention)
     model = bb.model
     batch = make_batch(bb.fingerprint.vocab_size, 8, 128)
     prompt = SoftPrompt(init_prompt(model.get_input_embeddings().weight, 100, "vocab"))

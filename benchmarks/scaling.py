@@ -26,7 +26,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--batch", type=int, default=8)
     args = p.parse_args()
-    bb = load_backbone(args.backbone, args.dtype)
+    bb = load_backbone(args.backbone, args.dtype, args.attention)
     emb = bb.model.get_input_embeddings().weight
     ids = torch.zeros(args.batch, dtype=torch.long)
 

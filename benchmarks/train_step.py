@@ -45,7 +45,7 @@ def main() -> None:
     p.add_argument("--prompt-length", type=int, default=100)
     p.add_argument("--input-length", type=int, default=128)
     args = p.parse_args()
-    bb = load_backbone(args.backbone, args.dtype)
+    bb = load_backbone(args.backbone, args.dtype, args.attention)
     model, L = bb.model, args.prompt_length
     batch = make_batch(bb.fingerprint.vocab_size, args.batch, args.input_length)
     emb = model.get_input_embeddings().weight
@@ -110,6 +110,7 @@ def main() -> None:
     flops = {"pt": flop_ratio(pt_loss), "distill": flop_ratio(distill_loss), "adapt": flop_ratio(adapt_loss)}
     emit({
         "benchmark": "train_step", "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1],
+        "attention": model.config._attn_implementation,
         "batch": args.batch, "prompt_length": L, "input_length": args.input_length, "machine": machine(),
         "seconds": {"forward": t_forward, "pt_step": t_pt, "distill_step": t_distill, "adapt_step": t_adapt,
                     "peft_pt_step": t_peft},

@@ -91,7 +91,8 @@ class DistillConfig:
 @dataclass
 class AdaptConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.3))
-    init_from: str = _f("mean", "initial u, v: mean (of the source tasks) or the name of one source task")
+    init_from: str = _f("mean", "initial u, v: mean (of the source tasks), ones (start at P* itself) "
+                                "or the name of one source task")
     train_meta_prompt: bool = _f(False, "also train the shared P* (more parameters per task)")
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
     shot_seed: int = _f(0, "seed that picks the k-shot examples")

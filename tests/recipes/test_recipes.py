@@ -147,6 +147,14 @@ def test_adapt_can_start_from_one_source_task(tiny_backbone, mini_suite, distill
         run_adapt(_cfg(mini_suite, "adapt.shots=0", "adapt.init_from=nope"), tiny_backbone, out)
 
 
+def test_adapt_from_ones_starts_at_the_meta_prompt(tiny_backbone, mini_suite, distilled):
+    from clinical_mpt.methods.mpt import target_prompt
+
+    _, meta, _ = distilled
+    mpt = target_prompt(meta, ["med_ner", "problem_nli"], "ones", train_meta_prompt=False)
+    assert torch.allclose(mpt.task_prompt(0), meta["shared"])
+
+
 def test_stage_keys_depend_only_on_their_sections(mini_suite):
     from clinical_mpt.recipes.common import stage_key
 
@@ -210,3 +218,14 @@ def test_a_changed_config_reruns_the_stages_that_depend_on_it(mini_suite, tmp_pa
     assert "teach: already done" in out and "distill: already done" not in out
     _, cfg = load_artifact(tmp_path / "distill")
     assert cfg["steps"] == 3
+
+
+def test_a_baselines_result_key_depends_on_its_own_settings_only(mini_suite):
+    from clinical_mpt.recipes.evaluate import method_key
+
+    base, changed = _cfg(mini_suite), _cfg(mini_suite, "baselines.pt.lr=1.0")
+    assert method_key(changed, "pt") != method_key(base, "pt")
+    for other in ("lora", "full", "zero-shot", "mpt", "mpt-full-prompt"):
+        assert method_key(changed, other) == method_key(base, other), other
+    assert method_key(_cfg(mini_suite, "adapt.train.lr=1.0"), "mpt") != method_key(base, "mpt")
+    assert method_key(_cfg(mini_suite, "eval.batch_size=3"), "lora") != method_key(base, "lora")

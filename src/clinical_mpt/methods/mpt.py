@@ -13,11 +13,16 @@ from clinical_mpt.prompts import MPTPrompt
 
 
 def init_factors(meta: dict, tasks: list[str], init_from: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Initial (u (1, L, r), v (1, r, d)) from the distilled source factors."""
+    """Initial (u (1, L, r), v (1, r, d)) from the distilled source factors: their mean, one source
+    task's, or `ones` (U V = all ones: the target prompt starts as P* itself)."""
     if init_from == "mean":
         return meta["u"].mean(0, keepdim=True), meta["v"].mean(0, keepdim=True)
+    if init_from == "ones":
+        _, length, rank = meta["u"].shape
+        return torch.ones(1, length, rank) / rank, torch.ones(1, rank, meta["v"].shape[-1])
     if init_from not in tasks:
-        raise ConfigError(f"adapt.init_from: {init_from!r} is neither 'mean' nor a source task ({', '.join(tasks)})")
+        raise ConfigError(f"adapt.init_from: {init_from!r} is neither 'mean', 'ones' nor a source task "
+                          f"({', '.join(tasks)})")
     k = tasks.index(init_from)
     return meta["u"][k:k + 1], meta["v"][k:k + 1]
 

@@ -57,6 +57,21 @@ def with_target_steps(cfg, steps: int):
             lora=dataclasses.replace(b.lora, train=dataclasses.replace(b.lora.train, steps=steps))))
 
 
+def method_key(cfg, method: str) -> str:
+    """Config key of one method's results: the shared sections plus that method's own settings only, so
+    changing one baseline's learning rate does not redo the others."""
+    import hashlib
+    import json
+
+    from clinical_mpt.config import to_dict
+
+    base = ("backbone", "data", "prompt", "eval")
+    if method.startswith("mpt"):
+        return common.stage_key(cfg, base + ("teach", "distill", "adapt"))
+    own = to_dict(cfg.baselines).get(method, {})  # pt, lora, full; zero-shot trains nothing
+    return common.stage_key(cfg, base) + hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
@@ -99,9 +114,7 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
         ctx = dataclasses.replace(ctx, cfg=with_target_steps(ctx.cfg, ctx.cfg.protocol.shot_steps))
     cfg = ctx.cfg
     folder = ctx.out / "eval" / method / setting / spec["name"]
-    sections = ("backbone", "data", "prompt", "eval") + \
-        (("teach", "distill", "adapt") if method.startswith("mpt") else ("baselines",))
-    key = common.stage_key(cfg, sections) + f"-{method}-{setting}"
+    key = method_key(cfg, method) + f"-{method}-{setting}"
     if not force and (folder / "metrics.json").is_file():
         cached = json.loads((folder / "metrics.json").read_text())
         if cached.get("key") == key:
