@@ -21,7 +21,6 @@ from clinical_mpt.recipes import common
 
 HELP = "choose a method's learning rate on the target tasks' dev split (dev loss after training)"
 DEV_EXAMPLES = 32
-SECTIONS = ("backbone", "data", "prompt", "teach", "distill", "adapt", "baselines")  # what a training depends on
 
 
 def configure(parser) -> None:
@@ -91,7 +90,7 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
     from clinical_mpt.methods import METHODS, NEEDS_META_PROMPT
     from clinical_mpt.recipes.adapt import method_context, setting_name
-    from clinical_mpt.recipes.evaluate import fit_method, with_target_steps
+    from clinical_mpt.recipes.evaluate import fit_method, method_key, with_target_steps
 
     if method not in METHODS or method == "zero-shot":
         with_lr(cfg, "?", 0.0)  # raises the error that lists the choices
@@ -116,7 +115,7 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
         results[f"{lr:g}"] = losses
     record = {"method": method, "setting": setting, "criterion": "mean token loss of the gold answers on the dev split",
               "dev_examples_per_task": DEV_EXAMPLES, "tasks": [s["name"] for s in specs], "lrs": results,
-              "config_key": common.stage_key(with_lr(cfg, method, 0.0), SECTIONS)}
+              "config_key": method_key(with_lr(cfg, method, 0.0), method)}
     path = out / "sweeps" / f"{method}{'' if shots is None else f'-k{shots}'}.json"
     record["lrs"] = earlier_lrs(path, record) | results
     best = min(record["lrs"], key=lambda k: record["lrs"][k]["mean"])
