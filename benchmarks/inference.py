@@ -1,6 +1,6 @@
 """Inference benchmark: mixed-task batches, cached prompt states, and our engine against peft.
 
-    python benchmarks/inference.py [--backbone default|tiny-random-llama] [--dtype float32]
+    python benchmarks/inference.py [--backbone default|tiny-random-llama] [--dtype auto]
 
 Prints ONE JSON object:
 - `mixed_vs_single`: decode throughput of one batch mixing `--tasks` tasks (each row its own prompt)
@@ -41,8 +41,7 @@ NO_EOS = -1  # an id no model emits: decode exactly the budget
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--backbone", default="default", help="default | tiny-random-llama | a local model path")
-    p.add_argument("--dtype", default="float32",
-                   help="float32 (default; on the dev CPU bf16 ran ~10x slower for the GGUF backbone) | auto | bfloat16")
+    p.add_argument("--dtype", default="auto", help="auto (the backbone's default: bf16 on avx512_bf16 CPUs) | bfloat16 | float32")
     p.add_argument("--tasks", type=int, default=8, help="tasks in the mixed batch (= its batch size)")
     p.add_argument("--prompt-length", type=int, default=100)
     p.add_argument("--input-len", type=int, default=48, help="input tokens per request in the decode runs")
