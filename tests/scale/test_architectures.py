@@ -16,12 +16,6 @@ from scale_helpers import ARCHITECTURES, REPO, TINY, cli_env, device_overrides, 
 from clinical_mpt.data.jsonl import read_jsonl
 
 TARGETS = ["dose_qa", "drug_mcqa"]
-SLIDING_CACHE_BUG = ("known limitation: the serving engine lays a mixed batch out as [cached prompt K/V | pads | text]; "
-                     "on sliding-window layers (gpt-oss) the pads of shorter rows count towards the window, so "
-                     "outputs differ from the unpadded layout once prompt + text exceed the window (8 in this tiny "
-                     "model, 128 in gpt-oss-20b)")
-
-
 @pytest.fixture(scope="module")
 def runs(tiny_models, mini_suite, tmp_path_factory) -> dict:
     """One `clinical-mpt run` per architecture (started together: they are single-threaded)."""
@@ -75,13 +69,11 @@ def _engine(folder, run, prompt_cache: bool):
 @pytest.mark.slow
 @pytest.mark.parametrize("prompt_cache", [False, True], ids=["reencode", "cached"])
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
-def test_serve_the_run(runs, tiny_models, mini_suite, arch, prompt_cache, request):
+def test_serve_the_run(runs, tiny_models, mini_suite, arch, prompt_cache):
     """Mixed-task batches through the engine give the evaluate stage's generations (exactly, on CPU)."""
     pytest.importorskip("clinical_mpt.serve.engine", reason="the serving engine is not in this checkout")
     from clinical_mpt.serve.engine import Request
 
-    if arch == "gpt_oss" and prompt_cache and target_device() == "cpu":  # exact comparison on the CPU only
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SLIDING_CACHE_BUG))
     out, code, err = runs[arch]
     assert code == 0, err[-3000:]
     engine = _engine(tiny_models[arch], out, prompt_cache)
@@ -153,3 +145,16 @@ def test_tokenizer_differences_are_handled(tiny_models):
     qwen, oss = _load(tiny_models["qwen2"]).tokenizer, _load(tiny_models["gpt_oss"]).tokenizer
     assert qwen.pad_token == qwen.eos_token == "</s>"
     assert oss.pad_token == "<pad>" and oss.chat_template
+
+
+def test_sliding_window_batches_of_unequal_lengths_skip_the_cache(tiny_models):
+    """gpt-oss (window 8): a mixed-length batch past the window takes the exact uncached layout; a batch
+    of equal lengths, or a model without sliding layers, keeps the prompt cache."""
+    from clinical_mpt.serve.engine import Engine, TaskPrompt, sliding_window
+
+    for arch, window in (("gpt_oss", 8), ("llama", None)):
+        bb = _load(tiny_models[arch])
+        assert sliding_window(bb.model) == window
+        engine = Engine(bb, [TaskPrompt("t", "qa", None, torch.zeros(6, bb.hidden_size))])
+        assert engine.cache_is_exact(["t", "t"], [[5] * 3, [5] * 3])
+        assert engine.cache_is_exact(["t", "t"], [[5] * 3, [5] * 9]) == (window is None)

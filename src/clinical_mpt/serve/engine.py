@@ -8,6 +8,11 @@ Requests of any tasks are sorted by (prompt length, input length) and cut into b
 `max_batch_size` rows; each row gets its own prompt. With `prompt_cache` on (the default) a task's
 prompt is run through the model once and its K/V states are reused (see prompt_cache.py); off, the
 prompt is re-encoded with every batch, as peft does. Both give the same generations.
+
+Sliding-window models (gpt-oss): in the cached layout [prompt K/V | pads | text] the pads of a shorter
+row sit between its prompt and its text and count towards the window, so a batch of unequal input
+lengths whose prompt + input exceed the window takes the uncached layout [pads | prompt | text]
+(exact) instead; other batches keep the cache.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_unc
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache
 from clinical_mpt.tasks import get_task_type
+
+
+def sliding_window(model) -> int | None:
+    """The attention window of a model with sliding-window layers (gpt-oss, Mistral), else None."""
+    cfg = model.config
+    window = getattr(cfg, "sliding_window", None)
+    if not window or getattr(cfg, "use_sliding_window", True) is False:
+        return None
+    types = getattr(cfg, "layer_types", None)
+    return int(window) if types is None or "sliding_attention" in types else None
 
 
 class UnknownTaskError(ClinicalMPTError):
@@ -119,10 +134,17 @@ class Engine:
         n = get_task_type(self.tasks[task].type).max_new_tokens
         return n if self.config.max_new_tokens is None else min(n, self.config.max_new_tokens)
 
+    def cache_is_exact(self, tasks: list[str], inputs: list[list[int]]) -> bool:
+        """Whether the cached layout gives this batch exactly the uncached result (see the module doc)."""
+        window = sliding_window(self.backbone.model)
+        if not window or len({len(x) for x in inputs}) == 1:
+            return True
+        return self.tasks[tasks[0]].prompt.shape[0] + max(len(x) for x in inputs) <= window
+
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
         tok, model = self.backbone.tokenizer, self.backbone.model
-        if self.config.prompt_cache:
+        if self.config.prompt_cache and self.cache_is_exact(tasks, inputs):
             states = [self.cache.get(t) for t in tasks]
             out, mask, pos = prefill_cached(model, states, inputs, tok.pad_token_id)
         else:
