@@ -136,6 +136,49 @@ record("pt_train", train_throughput() | {"estimate_gb": estimate(False)})  # mix
 record("pt_train_cache_layout", train_throughput(forced_cache=True))     # mixed, cache layout forced
 record("pt_train_one_task", train_throughput(tasks=1))                   # 8 rows of one task: shared states
 record("pt_train_16_rows", train_throughput(rows=2 * B))
+
+
+def profile_training_step(path: str) -> None:
+    """Where a mixed-batch PT step's GPU time goes: torch.profiler over 3 steps, CUDA time by operator,
+    grouped into matmuls, attention and the rest (element-wise, memory-bound)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    batch = make_batch(B)
+    task_ids = torch.arange(B)
+    prompts = torch.nn.Parameter(0.02 * torch.randn(B, L, d, device=dev))
+
+    def step():
+        _, logits, targets = answer_hidden_and_logits(model, lambda t: prompts[t.to(dev)], task_ids, batch)
+        lm_loss(logits, targets).backward()
+        prompts.grad = None
+
+    step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+    # GPU kernels only (an aten op's row repeats its kernels' time): device time, no host time of their own
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0 and e.self_cpu_time_total == 0]
+    total = sum(e.self_device_time_total for e in events) or 1
+    groups: dict = {}
+    for e in events:
+        k = e.key.lower()
+        g = ("attention" if any(w in k for w in ("attention", "flash", "fmha", "sdpa", "softmax")) else
+             "matmul" if any(w in k for w in ("gemm", "nvjet", "cutlass", "xmma")) else "other")
+        groups[g] = groups.get(g, 0) + e.self_device_time_total
+    top = sorted(events, key=lambda e: e.self_device_time_total, reverse=True)[:8]
+    report["pt_train_profile"] = {"gpu_time_share": {k: round(v / total, 3) for k, v in sorted(groups.items())},
+                                  "gpu_ms_per_step": round(total / 3 / 1000, 1),
+                                  "top_kernels": [[e.key[:60], round(e.self_device_time_total / total, 3)] for e in top]}
+    with open(path, "w") as f:
+        f.write("# PT training step, 8 rows each its own prompt, 3 steps, sorted by CUDA time\n")
+        f.write(prof.key_averages().table(sort_by="cuda_time_total", row_limit=30))
+    print("pt training profile:", report["pt_train_profile"], flush=True)
+
+
+if not tiny:
+    profile_training_step(os.path.join(os.path.dirname(sys.argv[1]) or ".", "gpu_train_profile.txt"))
 enable_gradient_checkpointing(model)
 record("pt_train_checkpointed", train_throughput() | {"estimate_gb": estimate(True)})
 
