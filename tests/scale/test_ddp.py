@@ -89,3 +89,16 @@ def test_ranks_hold_identical_prompts(mini_suite, tmp_path):
     assert torch.equal(r0["prompt"], r1["prompt"]) and torch.equal(r0["losses"], r1["losses"])
     assert torch.allclose(r0["prompt"], one["prompt"], atol=1e-5, rtol=1e-4)
     assert torch.allclose(r0["losses"], one["losses"], rtol=1e-5) and r0["losses"].numel() == 5
+
+
+@pytest.mark.slow
+def test_the_launcher_option_starts_the_processes(mini_suite, tmp_path):
+    """`--launcher accelerate --num-processes 2` with no accelerate config: two ranks (gloo on the CPU)."""
+    from scale_helpers import run_cli
+
+    proc = run_cli("run", TINY, *suite_overrides(mini_suite), *BATCH, "backbone.device=cpu", "--out", tmp_path,
+                   "--launcher", "accelerate", "--num-processes", "2", env=cli_env(CUDA_VISIBLE_DEVICES=""))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--multi_gpu --num_processes 2" in proc.stdout
+    assert proc.stdout.count("backbone tiny-random-llama:") == 2  # one line per rank
+    assert (tmp_path / "results.json").is_file()

@@ -98,7 +98,7 @@ def test_launcher_reruns_the_command_under_accelerate(monkeypatch):
     import subprocess
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env=None: calls.append(cmd) or 0)
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     assert main(["teach", "configs/tiny.yaml", "teach.steps=3", "--out", "runs/x", "--resume", "--launcher",
                  "accelerate", "--accelerate-config", "configs/accelerate/ddp.yaml", "--num-processes", "4"]) == 0

@@ -49,13 +49,24 @@ def launch_or_plan(args) -> int | None:
     import subprocess
     import sys
 
+    import os
+
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     cmd += ["--config_file", args.accelerate_config] if args.accelerate_config else []
+    env = None
+    if not args.accelerate_config and (args.num_processes or 1) > 1:
+        # without a config, accelerate starts ONE process unless told the multi-process launcher;
+        # on a machine without a GPU that launcher runs CPU processes (gloo)
+        cmd += ["--multi_gpu"]
+        import torch
+
+        if not torch.cuda.is_available():
+            env = dict(os.environ, ACCELERATE_USE_CPU="1")
     cmd += ["--num_processes", str(args.num_processes)] if args.num_processes else []
     cmd += ["-m", "clinical_mpt", args.command, args.config, *args.overrides]
     cmd += (["--out", args.out] if args.out else []) + [f for f in ("--force", "--resume") if getattr(args, f[2:])]
     print("launching:", " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, env=env)
 
 
 def fsdp_config(path: str | None) -> bool:
