@@ -4,7 +4,8 @@ For each learning rate and target task: train the method exactly as `evaluate` d
 steps, seed; full data or k-shot), then measure the mean token loss of the gold answers on the
 task's dev split. The best learning rate is the one with the lowest mean dev loss over the tasks.
 MPT methods need the run folder's distilled meta-prompt (`clinical-mpt distill` first). Trainings go
-to OUT/sweeps/<method>/lr<LR>/ so the run's own prompts are never touched.
+to OUT/sweeps/<method>/lr<LR>/ so the run's own prompts are never touched. A later sweep of the same
+method, tasks and training config adds its rates to the record.
 
     clinical-mpt sweep CONFIG --method pt --lr 0.03 --lr 0.1 --lr 0.3 [--task NAME ...] [--shots K]
       -> OUT/sweeps/<method>[-k<K>].json  {"method", "criterion", "lrs": {lr: {task: loss, "mean": loss}}, "best_lr"}
@@ -24,7 +25,13 @@ DEV_EXAMPLES = 32
 
 
 def configure(parser) -> None:
-    common.configure(parser)
+    import argparse
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = __doc__
+    parser.add_argument("config", metavar="CONFIG", help="YAML run config (see configs/)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config fields, e.g. baselines.pt.steps=50")
+    parser.add_argument("--out", help="the run folder (default: the config's `out`); MPT methods read its distill/")
     parser.add_argument("--method", required=True, help="mpt, mpt-vectors, mpt-full-prompt, pt, lora or full")
     parser.add_argument("--lr", type=float, action="append", required=True, metavar="LR",
                         help="a learning rate to try (repeat the flag for several)")
@@ -127,8 +134,6 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
 
 
 def main(args) -> int:
-    if args.dry_run or args.launcher != "none":
-        raise ConfigError("sweep runs in one process; --dry-run and --launcher are not supported here")
     from clinical_mpt.config import load_config
 
     started = time.time()
