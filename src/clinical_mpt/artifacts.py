@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from clinical_mpt.backbone import Fingerprint
-from clinical_mpt.data.jsonl import write_json
+from clinical_mpt.data.jsonl import temp_beside, write_json
 from clinical_mpt.errors import ArtifactError
 
 FORMAT_VERSION = 1
@@ -37,8 +36,7 @@ def save_artifact(folder: Path, tensors: dict[str, torch.Tensor], config: dict, 
     """Write folder/{filename, config.json}; config records the fingerprint and the tensors' sha256."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=folder)
-    os.close(fd)
+    tmp = temp_beside(folder / filename)
     try:
         save_file({k: v.detach().float().contiguous().cpu() for k, v in tensors.items()}, tmp)
         digest = sha256_file(Path(tmp))

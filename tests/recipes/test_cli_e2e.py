@@ -64,6 +64,8 @@ def test_run_writes_results(run_out):
     assert mpt["tasks"]["dose_qa"]["metric"] == "f1" and mpt["tasks"]["drug_mcqa"]["metric"] == "accuracy"
     assert mpt["average"] == pytest.approx(sum(t["score"] for t in mpt["tasks"].values()) / 2)
     assert (out / "config.yaml").read_text().startswith("# clinical-mpt run")
+    stages = sum(json.loads((out / s / "stage.json").read_text())["seconds"] for s in ("teachers", "distill"))
+    assert results["compute_seconds"] >= stages > 0
 
 
 def test_the_resolved_config_reloads(run_out, mini_suite):

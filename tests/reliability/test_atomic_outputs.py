@@ -259,3 +259,16 @@ def test_results_json_is_valid_json_after_every_successful_write(tmp_path):
     with pytest.raises(TypeError):
         write_json(path, {"bad": object()})
     assert json.loads(path.read_text()) == {"ok": 1} and sorted(os.listdir(tmp_path)) == ["results.json"]
+
+
+def test_atomic_outputs_get_the_usual_file_permissions(tmp_path):
+    """Written through a temporary file, yet readable like any new file (0o666 minus the umask)."""
+    import os
+
+    from clinical_mpt.data.jsonl import FILE_MODE, write_json
+
+    write_json(tmp_path / "a.json", {"x": 1})
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == FILE_MODE
+    mask = os.umask(0)
+    os.umask(mask)
+    assert FILE_MODE == 0o666 & ~mask

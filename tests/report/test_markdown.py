@@ -33,6 +33,9 @@ def test_header(results):
                  "**Evaluation split:** test", "k = 0, 4, 16 (seeds 0, 1)", "3725.4 s (1 h 2 min)",
                  "`0123456789abcdef…`", "**Config:** `fixture-study`"]:
         assert fact in text
+    assert "recorded over all stages" not in text  # no compute_seconds in this results.json
+    text = render_report(dict(results, compute_seconds=11186.4), PLOTS)
+    assert "3725.4 s (1 h 2 min) (this command); 11186.4 s (3 h 6 min) recorded over all stages" in text
 
 
 def test_main_table_in_markdown(results):

@@ -63,6 +63,25 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (0o666 minus the umask), read once at import."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
+def temp_beside(path: Path) -> str:
+    """A new temporary file in `path`'s folder (for an atomic os.replace onto `path`), with the
+    permissions a normally created file gets (mkstemp alone would leave it readable by its owner only)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, FILE_MODE)
+    return tmp
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` via a temporary file in the same folder and an atomic rename.
 
@@ -70,9 +89,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

@@ -172,13 +172,27 @@ def aggregate(records: list[dict], backbone_params: int) -> dict:
     return methods
 
 
-def write_results(cfg, backbone, out: Path, methods: dict, seconds: float) -> dict:
+def compute_seconds(out: Path, records: list[dict]) -> float:
+    """The recorded time of the whole run: the teach and distill stages (their stage.json) plus every
+    (method, setting, task) training + evaluation, whenever and in whichever process it ran."""
+    stages = 0.0
+    for stage in ("teachers", "distill"):
+        try:
+            stages += float(json.loads((out / stage / "stage.json").read_text()).get("seconds", 0))
+        except (OSError, ValueError):
+            pass
+    return round(stages + sum(float(r.get("seconds", 0)) for r in records), 1)
+
+
+def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compute: float | None = None) -> dict:
     from clinical_mpt.config import to_dict
     from clinical_mpt.data.jsonl import write_json
 
     results = {"name": cfg.name, "backbone": {"name": cfg.backbone.name, "dtype": str(backbone.dtype).split(".")[-1],
                                             **backbone.fingerprint.to_dict()},
                "split": cfg.eval.split, "methods": methods, "config": to_dict(cfg), "seconds": round(seconds, 1)}
+    if compute is not None:
+        results["compute_seconds"] = compute
     write_json(out / "results.json", results)
     return results
 
@@ -214,7 +228,8 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
     methods = aggregate(records, backbone.num_parameters)
     if not distributed.is_main():
         return {"methods": methods}
-    results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()))
+    results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()),
+                            compute_seconds(out, records))
     print_table(results)
     return results
 

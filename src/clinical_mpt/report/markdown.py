@@ -77,7 +77,9 @@ def header(results: dict) -> list[str]:
         lines.append(f"- **Embedding SHA-256:** `{sha[:16]}…`")
     lines += [f"- **Evaluation split:** {results.get('split', '?')}",
               f"- **Protocol:** {_protocol(results.get('config', {}))}",
-              f"- **Run time:** {_seconds(results.get('seconds'))}", ""]
+              f"- **Run time:** {_seconds(results.get('seconds'))} (this command)"
+              + (f"; {_seconds(results['compute_seconds'])} recorded over all stages and evaluations, whenever "
+                 "they ran (finished work is reused, not redone)" if "compute_seconds" in results else ""), ""]
     return lines
 
 

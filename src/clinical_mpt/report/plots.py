@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
+from clinical_mpt.data.jsonl import temp_beside
 from clinical_mpt.report.logs import LossLogs, mean_curve
 from clinical_mpt.report.tables import (METHOD_ORDER, method_label, method_order, shot_counts, task_columns,
                                         type_label)
@@ -37,8 +37,7 @@ def save_figure(fig, path: str | Path) -> None:
     """Save `fig` as a PNG at `path` atomically (temporary file in the same folder + os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temp_beside(path)
     try:
         fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
         os.replace(tmp, path)
