@@ -87,17 +87,21 @@ def generate_cached(model, states, inputs, new_tokens: int, pad: int):
     return greedy_decode(model, out, mask, pos, [new_tokens] * len(inputs), NO_EOS, pad)
 
 
+def side_by_side(a: str, a_s: float, b: str, b_s: float, tokens: int, ratio: str) -> dict:
+    """Seconds and tokens/s of two runs of the same work, and a's throughput relative to b's (`ratio`)."""
+    return {f"{a}_s": round(a_s, 4), f"{b}_s": round(b_s, 4), f"{a}_tokens_per_s": round(tokens / a_s, 1),
+            f"{b}_tokens_per_s": round(tokens / b_s, 1), ratio: round(b_s / a_s, 3)}
+
+
 def bench_mixed_vs_single(bb, args, prompts, states) -> dict:
     model, pad = bb.model, bb.tokenizer.pad_token_id
     inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len)
     mixed = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
     single = median_time(lambda: generate_cached(model, [states[0]] * args.tasks, inputs, args.new_tokens, pad),
                          args.repeats)
-    tokens = args.tasks * args.new_tokens
     return {"batch_size": args.tasks, "tasks_in_mixed_batch": args.tasks, "input_tokens": args.input_len,
-            "new_tokens": args.new_tokens, "mixed_s": round(mixed, 4), "single_task_s": round(single, 4),
-            "mixed_tokens_per_s": round(tokens / mixed, 1), "single_task_tokens_per_s": round(tokens / single, 1),
-            "mixed_over_single": round(single / mixed, 3)}
+            "new_tokens": args.new_tokens,
+            **side_by_side("mixed", mixed, "single_task", single, args.tasks * args.new_tokens, "mixed_over_single")}
 
 
 def bench_prefill(bb, args, prompts, states) -> dict:
@@ -126,11 +130,9 @@ def bench_serving_vs_bare(bb, args, prompts, states) -> dict:
 
     served = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
     plain = median_time(bare, args.repeats)
-    tokens = args.tasks * args.new_tokens
     return {"rows": args.tasks, "prompt_length": args.prompt_length, "input_tokens": args.input_len,
-            "new_tokens": args.new_tokens, "served_s": round(served, 4), "bare_s": round(plain, 4),
-            "served_tokens_per_s": round(tokens / served, 1), "bare_tokens_per_s": round(tokens / plain, 1),
-            "served_over_bare": round(plain / served, 3)}
+            "new_tokens": args.new_tokens, **side_by_side("served", served, "bare", plain, args.tasks * args.new_tokens,
+                                           "served_over_bare")}
 
 
 def bench_resident(bb, args, prompts, states) -> dict:
