@@ -64,17 +64,10 @@ def make_batch(rows: int) -> dict:
 
 def cache_layout_hidden(model, prompts, rows, input_ids, attention_mask):
     """The shared-prompt-state layout forced on every batch (what a mixed batch used before it took
-    the concatenated layout): prompt KV cache, then the text with a cache-offset causal mask."""
-    from clinical_mpt.generate import cache_kwarg
-    from clinical_mpt.modeling import decoder, prompt_cache
+    the concatenated layout)."""
+    from clinical_mpt.modeling import cached_text_hidden
 
-    input_ids, attention_mask = input_ids.to(dev), attention_mask.to(dev)
-    n = input_ids.shape[0]
-    cache = prompt_cache(model, prompts, rows)
-    mask = torch.cat([attention_mask.new_ones(n, L), attention_mask], dim=1)
-    positions = torch.arange(L, L + T, device=dev).unsqueeze(0).expand(n, -1)
-    return decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                          **{cache_kwarg(decoder(model)): cache}).last_hidden_state
+    return cached_text_hidden(model, prompts, rows, input_ids.to(dev), attention_mask.to(dev))
 
 
 def train_throughput(rows: int = B, tasks: int | None = None, forced_cache: bool = False,

@@ -81,6 +81,22 @@ def concatenated_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, i
     return out.last_hidden_state[:, L:]                                   # (B, T, d)
 
 
+def cached_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
+                       attention_mask: torch.Tensor) -> torch.Tensor:
+    """`text_hidden` with shared prompt states: the m prompts' K/V cache, gathered to the B rows, then
+    the text (B, T) on top with a cache-offset causal mask. Inputs already on the model's device."""
+    from clinical_mpt.generate import cache_kwarg
+
+    B, T = input_ids.shape
+    L = prompts.shape[1]
+    cache = prompt_cache(model, prompts, rows)
+    mask = torch.cat([attention_mask.new_ones(B, L), attention_mask], dim=1)             # (B, L+T)
+    positions = torch.arange(L, L + T, device=input_ids.device).unsqueeze(0).expand(B, -1)  # (B, T)
+    out = decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                         **{cache_kwarg(decoder(model)): cache})
+    return out.last_hidden_state
+
+
 def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, input_ids: torch.Tensor,
                 attention_mask: torch.Tensor) -> torch.Tensor:
     """Final hidden states of the text positions (B, T, d), each row prefixed by prompts[rows[i]]."""
@@ -92,16 +108,7 @@ def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, 
 
     if prompts.shape[0] == input_ids.shape[0] or (torch.is_grad_enabled() and checkpointing(model)) or sharded(model):
         return concatenated_text_hidden(model, prompts, rows, input_ids, attention_mask)
-    from clinical_mpt.generate import cache_kwarg
-
-    B, T = input_ids.shape
-    L = prompts.shape[1]
-    cache = prompt_cache(model, prompts, rows)
-    mask = torch.cat([attention_mask.new_ones(B, L), attention_mask], dim=1)     # (B, L+T)
-    positions = torch.arange(L, L + T, device=device).unsqueeze(0).expand(B, -1)  # (B, T)
-    out = decoder(model)(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                         **{cache_kwarg(decoder(model)): cache})
-    return out.last_hidden_state
+    return cached_text_hidden(model, prompts, rows, input_ids, attention_mask)
 
 
 def prompted_embeds(model, prompts: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor):
