@@ -176,6 +176,13 @@ def shape_from_hf_config(config: dict, name: str | None = None) -> BackboneShape
     )
 
 
+def active_sliding_window(config: dict) -> int:
+    """The window of an HF config whose layers (some or all) attend within a sliding window, else 0."""
+    window = int(config.get("sliding_window") or 0)
+    layers = int(config.get("num_hidden_layers") or 0)
+    return window if window and _sliding_layers(config, str(config.get("model_type", "")), layers) else 0
+
+
 def _sliding_layers(config: dict, model_type: str, layers: int) -> int:
     """How many layers attend within `sliding_window` (their KV cache never grows past it)."""
     if config.get("layer_types"):

@@ -33,12 +33,9 @@ from clinical_mpt.tasks import get_task_type
 
 def sliding_window(model) -> int | None:
     """The attention window of a model with sliding-window layers (gpt-oss, Mistral), else None."""
-    cfg = model.config
-    window = getattr(cfg, "sliding_window", None)
-    if not window or getattr(cfg, "use_sliding_window", True) is False:
-        return None
-    types = getattr(cfg, "layer_types", None)
-    return int(window) if types is None or "sliding_attention" in types else None
+    from clinical_mpt.backbone_shapes import active_sliding_window
+
+    return active_sliding_window(model.config.to_dict()) or None
 
 
 class UnknownTaskError(ClinicalMPTError):
@@ -101,6 +98,7 @@ class Engine:
                 raise ClinicalMPTError(f"task {t.name}: prompt shape {tuple(t.prompt.shape)} does not fit hidden size {d}")
         self._data = {t.name: TaskData(t.name, t.type, t.instruction, []) for t in tasks}
         self.cache = PromptCache(backbone.model, {t.name: t.prompt for t in tasks}, self.config.cache_capacity)
+        self.window = sliding_window(backbone.model)  # None: no sliding-window layers
 
     @classmethod
     def from_library(cls, library: str | Path | None = None, backbone=None, backbone_name: str | None = None,
@@ -136,10 +134,9 @@ class Engine:
 
     def cache_is_exact(self, tasks: list[str], inputs: list[list[int]]) -> bool:
         """Whether the cached layout gives this batch exactly the uncached result (see the module doc)."""
-        window = sliding_window(self.backbone.model)
-        if not window or len({len(x) for x in inputs}) == 1:
+        if not self.window or len({len(x) for x in inputs}) == 1:
             return True
-        return self.tasks[tasks[0]].prompt.shape[0] + max(len(x) for x in inputs) <= window
+        return self.tasks[tasks[0]].prompt.shape[0] + max(len(x) for x in inputs) <= self.window
 
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
