@@ -61,7 +61,6 @@ def method_key(cfg, method: str) -> str:
     """Config key of one method's results: the shared sections plus that method's own settings only, so
     changing one baseline's learning rate does not redo the others."""
     import hashlib
-    import json
 
     from clinical_mpt.config import to_dict
 

@@ -42,8 +42,10 @@ def configure(parser) -> None:
 
 def with_lr(cfg, method: str, lr: float):
     """A copy of `cfg` whose `method` trains with learning rate `lr`."""
+    from clinical_mpt.config import METHODS
+
     r = dataclasses.replace
-    if method.startswith("mpt"):
+    if method in METHODS and method.startswith("mpt"):
         return r(cfg, adapt=r(cfg.adapt, train=r(cfg.adapt.train, lr=lr)))
     b = cfg.baselines
     if method == "pt":
@@ -95,12 +97,11 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
     from clinical_mpt.batching import encode_task
     from clinical_mpt.data.jsonl import write_json
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
-    from clinical_mpt.methods import METHODS, NEEDS_META_PROMPT
+    from clinical_mpt.methods import NEEDS_META_PROMPT
     from clinical_mpt.recipes.adapt import method_context, setting_name
     from clinical_mpt.recipes.evaluate import fit_method, method_key, with_target_steps
 
-    if method not in METHODS or method == "zero-shot":
-        with_lr(cfg, "?", 0.0)  # raises the error that lists the choices
+    with_lr(cfg, method, 0.0)  # an untrainable or unknown method: the error that lists the choices
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", tasks or cfg.data.target_tasks)
     if shots and cfg.protocol.shot_steps:
         cfg = with_target_steps(cfg, cfg.protocol.shot_steps)
