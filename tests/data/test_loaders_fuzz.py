@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from fuzz_bytes import mutated_bytes
 
 from clinical_mpt.data.canonical import validate_examples
 from clinical_mpt.data.loaders import LOADERS
@@ -32,27 +33,8 @@ SPECIAL = [b"\t", b"\n", b"\r\n", b" ", b";", b":", b"|", b'"', b",", b"{", b"}"
            b"-", b"\\u", b"\xff", b"\xc3", b"\xe2\x80", b"T", b"R", b"E1\t", b"null", b"true"]
 
 
-@st.composite
-def mutate(draw, original: bytes) -> bytes:
-    """Random bytes, or `original` after a few insertions, deletions, overwrites and truncations."""
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.binary(max_size=300))
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 4))):
-        pos = draw(st.integers(0, len(data)))
-        op = draw(st.sampled_from(["insert", "delete", "overwrite", "truncate", "duplicate"]))
-        chunk = draw(st.sampled_from(SPECIAL) | st.binary(min_size=1, max_size=3))
-        if op == "insert":
-            data[pos:pos] = chunk
-        elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 8))]
-        elif op == "overwrite":
-            data[pos:pos + len(chunk)] = chunk
-        elif op == "truncate":
-            del data[pos:]
-        else:
-            data[pos:pos] = data[max(0, pos - 20):pos]
-    return bytes(data)
+def mutate(original: bytes):
+    return mutated_bytes(original, SPECIAL, random_size=300, duplicate=True)
 
 
 @pytest.mark.parametrize("fmt", sorted(CASES))

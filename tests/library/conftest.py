@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,14 +46,3 @@ def tiny_run_and_library(mini_suite, tmp_path_factory) -> tuple[Path, Path]:
 def library_cli():
     """`library_cli([...])` runs `clinical-mpt library ...` in-process and returns its exit code."""
     return run_library_cli
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core box they only spin."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

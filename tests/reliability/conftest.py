@@ -8,8 +8,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-import torch
 from reliability_helpers import REPO, save_backbone_folder
+from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 
 def _serve_conftest():
@@ -35,11 +35,3 @@ def lively_folder(tmp_path_factory) -> Path:
 def other_backbone_folder(tmp_path_factory) -> Path:
     """Same architecture and sizes as tiny-random-llama, other random embeddings (seed 1)."""
     return save_backbone_folder(tmp_path_factory.mktemp("other_backbone"), seed=1)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -22,6 +22,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from fuzz_bytes import mutated_bytes
 
 from clinical_mpt.errors import ClinicalMPTError
 
@@ -71,25 +72,8 @@ def mutated_json(draw, original):
     return obj
 
 
-@st.composite
-def mutated_bytes(draw, original: bytes):
-    """Random bytes, or `original` after a few insertions, deletions, overwrites and truncations."""
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.binary(max_size=200))
-    data = bytearray(original)
-    for _ in range(draw(st.integers(1, 4))):
-        pos = draw(st.integers(0, len(data)))
-        chunk = draw(st.sampled_from(SPECIAL) | st.binary(min_size=1, max_size=3))
-        op = draw(st.sampled_from(["insert", "delete", "overwrite", "truncate"]))
-        if op == "insert":
-            data[pos:pos] = chunk
-        elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 8))]
-        elif op == "overwrite":
-            data[pos:pos + len(chunk)] = chunk
-        else:
-            del data[pos:]
-    return bytes(data)
+def mutated(original: bytes):
+    return mutated_bytes(original, SPECIAL)
 
 
 def mutated_file(data, path: Path) -> bytes:
@@ -98,7 +82,7 @@ def mutated_file(data, path: Path) -> bytes:
     if path.suffix == ".json" and data.draw(st.booleans(), label="structural"):
         obj = data.draw(mutated_json(json.loads(original)), label="json")
         return json.dumps(obj, allow_nan=True).encode()
-    return data.draw(mutated_bytes(original), label="bytes")
+    return data.draw(mutated(original), label="bytes")
 
 
 def sha256(data: bytes) -> str:
@@ -114,7 +98,7 @@ def test_config_files_raise_only_config_errors(data):
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "run.yaml"
-        path.write_bytes(data.draw(mutated_bytes((REPO / "configs" / "tiny.yaml").read_bytes())))
+        path.write_bytes(data.draw(mutated((REPO / "configs" / "tiny.yaml").read_bytes())))
         try:
             assert isinstance(load_config(path), RunConfig)
         except ClinicalMPTError:

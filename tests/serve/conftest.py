@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,14 +50,3 @@ def lively_backbone():
             if name.endswith(("o_proj.weight", "down_proj.weight", "q_proj.weight", "k_proj.weight")):
                 p.mul_(10)
     return backbone
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core box they only spin."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
