@@ -13,6 +13,7 @@ import pytest
 from clinical_mpt import cli
 from clinical_mpt.commands import report as command
 from clinical_mpt.errors import ArtifactError, ClinicalMPTError, DataError
+from clinical_mpt.report import tables
 
 OUTPUTS = {"report.md", "results.csv", "plot_tasks.png", "plot_fewshot.png", "plot_loss.png"}
 
@@ -97,6 +98,16 @@ def test_wrong_layout_names_the_key(run_dir, results, edit, message):
     (run_dir / "results.json").write_text(json.dumps(results))
     with pytest.raises(ArtifactError, match=message):
         command.main(args(str(run_dir)))
+
+
+def test_a_method_without_average_is_reported_with_the_average_missing(run_dir, results):
+    """`average` may be null or absent (e.g. a hand-merged results.json): the cell shows as missing."""
+    del results["methods"]["pt"]["average"]
+    (run_dir / "results.json").write_text(json.dumps(results))
+    command.main(args(str(run_dir), "--no-plots"))
+    row = next(line for line in (run_dir / "report.md").read_text().splitlines() if line.startswith("| Prompt tuning"))
+    cells = [c.strip() for c in row.strip("| ").split("|")]
+    assert cells[1:6] == ["0.600", "0.550", "0.700", "0.500", "0.400"] and cells[6] == tables.MISSING
 
 
 def test_cli_exit_code_2(tmp_path, monkeypatch, capsys):

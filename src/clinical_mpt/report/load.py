@@ -59,7 +59,7 @@ def _check_method(m, path: Path, where: str) -> None:
     tasks = _need(m, "tasks", lambda v: isinstance(v, dict), "an object", path, where)
     for task, entry in tasks.items():
         _check_task(entry, path, f"{where}.tasks.{task}", few_shot=False)
-    if m.get("average") is not None and not _number(m["average"]):
+    if m.setdefault("average", None) is not None and not _number(m["average"]):
         _fail(path, f"{where}.average", "must be a number or null")
     shots = m.setdefault("shots", {})
     if not isinstance(shots, dict):
