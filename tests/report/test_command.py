@@ -87,11 +87,13 @@ def test_malformed_results(tmp_path, text, error, message):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda r: r["methods"]["mpt"]["tasks"]["med_ner"].pop("score"), "methods.mpt.tasks.med_ner.score is missing"),
-    (lambda r: r["methods"]["pt"].update(trainable_fraction="1%"), "methods.pt.trainable_fraction must be a number"),
+    (lambda r: r["methods"]["pt"].update(trainable_fraction="1%"), "methods.pt.trainable_fraction must be a finite number"),
+    (lambda r: r["methods"]["mpt"]["tasks"]["med_ner"].update(score=float("nan")),
+     "methods.mpt.tasks.med_ner.score must be a finite number"),
     (lambda r: r["methods"]["lora"]["shots"]["4"]["tasks"]["dose_qa"].update(scores=[]),
      "methods.lora.shots.4.tasks.dose_qa.scores must be a non-empty list"),
     (lambda r: r["methods"]["lora"]["shots"].update(four={}), "methods.lora.shots.four must be keyed by a number"),
-    (lambda r: r["methods"]["full"].update(average="high"), "methods.full.average must be a number or null"),
+    (lambda r: r["methods"]["full"].update(average="high"), "methods.full.average must be a finite number or null"),
 ])
 def test_wrong_layout_names_the_key(run_dir, results, edit, message):
     edit(results)
@@ -108,6 +110,18 @@ def test_a_method_without_average_is_reported_with_the_average_missing(run_dir, 
     row = next(line for line in (run_dir / "report.md").read_text().splitlines() if line.startswith("| Prompt tuning"))
     cells = [c.strip() for c in row.strip("| ").split("|")]
     assert cells[1:6] == ["0.600", "0.550", "0.700", "0.500", "0.400"] and cells[6] == tables.MISSING
+
+
+def test_the_header_shows_descriptive_fields_as_the_file_has_them(run_dir, results):
+    """backbone / config / seconds only describe the run and are not checked: odd values are shown, not fatal."""
+    results["backbone"].update(architecture=True, num_parameters="135M", embedding_sha256=12345, hidden_size=None)
+    results["config"]["protocol"].update(shots=16, seeds="0-1")
+    results["seconds"] = "long"
+    (run_dir / "results.json").write_text(json.dumps(results))
+    command.main(args(str(run_dir), "--no-plots"))
+    text = (run_dir / "report.md").read_text()
+    assert "(True, 135M parameters, vocabulary 49152)" in text and "`12345…`" in text
+    assert "k = 16 (seeds 0-1)" in text and "**Run time:** ?" in text
 
 
 def test_cli_exit_code_2(tmp_path, monkeypatch, capsys):

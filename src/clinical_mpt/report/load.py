@@ -16,6 +16,7 @@ raises ArtifactError naming the key path (`methods.mpt.tasks.med_ner.score`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from clinical_mpt.data.jsonl import parse_json
@@ -26,8 +27,9 @@ def _fail(path: Path, where: str, what: str):
     raise ArtifactError(f"{path}: {where} {what}; is this a results.json written by `clinical-mpt run`?")
 
 
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def finite(value) -> bool:
+    """A JSON number (not a boolean), neither NaN nor infinite."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _need(obj: dict, key: str, check, what: str, path: Path, where: str):
@@ -43,24 +45,24 @@ def _check_task(entry, path: Path, where: str, few_shot: bool) -> None:
         _fail(path, where, "must be an object")
     _need(entry, "type", lambda v: isinstance(v, str), "a string", path, where)
     _need(entry, "metric", lambda v: isinstance(v, str), "a string", path, where)
-    _need(entry, "score", _number, "a number", path, where)
+    _need(entry, "score", finite, "a finite number", path, where)
     if few_shot:
-        _need(entry, "scores", lambda v: isinstance(v, list) and v and all(map(_number, v)),
-              "a non-empty list of numbers", path, where)
-        _need(entry, "std", _number, "a number", path, where)
+        _need(entry, "scores", lambda v: isinstance(v, list) and v and all(map(finite, v)),
+              "a non-empty list of finite numbers", path, where)
+        _need(entry, "std", finite, "a finite number", path, where)
 
 
 def _check_method(m, path: Path, where: str) -> None:
     if not isinstance(m, dict):
         _fail(path, where, "must be an object")
-    _need(m, "trainable_parameters", _number, "a number", path, where)
-    _need(m, "trainable_fraction", _number, "a number", path, where)
-    _need(m, "bytes_per_task", _number, "a number", path, where)
+    _need(m, "trainable_parameters", finite, "a finite number", path, where)
+    _need(m, "trainable_fraction", finite, "a finite number", path, where)
+    _need(m, "bytes_per_task", finite, "a finite number", path, where)
     tasks = _need(m, "tasks", lambda v: isinstance(v, dict), "an object", path, where)
     for task, entry in tasks.items():
         _check_task(entry, path, f"{where}.tasks.{task}", few_shot=False)
-    if m.setdefault("average", None) is not None and not _number(m["average"]):
-        _fail(path, f"{where}.average", "must be a number or null")
+    if m.setdefault("average", None) is not None and not finite(m["average"]):
+        _fail(path, f"{where}.average", "must be a finite number or null")
     shots = m.setdefault("shots", {})
     if not isinstance(shots, dict):
         _fail(path, f"{where}.shots", "must be an object")
@@ -72,8 +74,8 @@ def _check_method(m, path: Path, where: str) -> None:
             _fail(path, w, "must be an object")
         for task, entry in _need(shot, "tasks", lambda v: isinstance(v, dict), "an object", path, w).items():
             _check_task(entry, path, f"{w}.tasks.{task}", few_shot=True)
-        _need(shot, "average", _number, "a number", path, w)
-        _need(shot, "std", _number, "a number", path, w)
+        _need(shot, "average", finite, "a number", path, w)
+        _need(shot, "std", finite, "a number", path, w)
 
 
 def check_results(results, path: Path) -> dict:

@@ -8,7 +8,9 @@ it was not (a sentence shown instead of the image); a plot not in `plots` is not
 
 from __future__ import annotations
 
-from clinical_mpt.report import tables
+import math
+
+from clinical_mpt.report import load, tables
 from clinical_mpt.report.tables import Table
 
 
@@ -43,7 +45,7 @@ def _table(table: Table) -> str:
 
 
 def _seconds(s) -> str:
-    if not isinstance(s, (int, float)):
+    if not isinstance(s, (int, float)) or not math.isfinite(s):
         return "?"
     minutes, sec = divmod(round(s), 60)
     hours, minutes = divmod(minutes, 60)
@@ -57,24 +59,32 @@ def _protocol(config: dict) -> str:
         return "?"
     parts = ["full data"] if p.get("full_data") else []
     if p.get("shots"):
-        parts.append("k = " + ", ".join(map(str, p["shots"])) + " (seeds " + ", ".join(map(str, p.get("seeds", []))) + ")")
+        parts.append(f"k = {_listing(p['shots'])} (seeds {_listing(p.get('seeds', []))})")
     return "; ".join(parts) or "none"
 
 
+def _listing(value) -> str:
+    """[0, 4, 16] -> "0, 4, 16"; anything else as its text (the header shows what the file holds)."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def header(results: dict) -> list[str]:
-    """The title and the run's identity: config name, backbone, dtype, split, protocol, run time."""
+    """The title and the run's identity: config name, backbone, dtype, split, protocol, run time.
+    These fields are not checked by `load` (they only describe the run): shown as the file has them."""
     b = results.get("backbone", {})
-    arch = ", ".join(x for x in [b.get("architecture"),
-                                 f"{tables.format_count(b['num_parameters'])} parameters" if "num_parameters" in b else None,
-                                 f"hidden size {b['hidden_size']}" if "hidden_size" in b else None,
-                                 f"vocabulary {b['vocab_size']}" if "vocab_size" in b else None] if x)
+    n = b.get("num_parameters")
+    arch = ", ".join(str(x) for x in [b.get("architecture"),
+                                      f"{tables.format_count(n) if load.finite(n) else n} parameters" if n is not None else None,
+                                      f"hidden size {b['hidden_size']}" if b.get("hidden_size") is not None else None,
+                                      f"vocabulary {b['vocab_size']}" if b.get("vocab_size") is not None else None]
+                     if x is not None)
     sha = b.get("embedding_sha256")
     lines = [f"# Results: {results.get('name', '?')}", "",
              f"- **Config:** `{results.get('name', '?')}` (the full config is in `results.json` and `config.yaml`)",
              f"- **Backbone:** `{b.get('name', '?')}`" + (f" ({arch})" if arch else ""),
              f"- **dtype:** {b.get('dtype', '?')}"]
     if sha:
-        lines.append(f"- **Embedding SHA-256:** `{sha[:16]}…`")
+        lines.append(f"- **Embedding SHA-256:** `{str(sha)[:16]}…`")
     lines += [f"- **Evaluation split:** {results.get('split', '?')}",
               f"- **Protocol:** {_protocol(results.get('config', {}))}",
               f"- **Run time:** {_seconds(results.get('seconds'))} (this command)"
