@@ -259,10 +259,11 @@ def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "
     fp = fingerprint(model)  # of the whole model, before any sharding
     from clinical_mpt import distributed
 
-    if distributed.fsdp_requested():
+    if distributed.fsdp_requested() or distributed.zero3_requested():
         if quantization is not None:
-            raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP; use load_in: none")
-        distributed.shard_layers(model)
+            raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP or ZeRO-3; "
+                              "use load_in: none")
+        distributed.shard_layers(model) if distributed.fsdp_requested() else distributed.partition_zero3(model)
     return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fp)
 
 

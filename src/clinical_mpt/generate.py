@@ -14,6 +14,8 @@ import inspect
 
 import torch
 
+from clinical_mpt.distributed import full_shape
+
 
 def cache_kwarg(model) -> str:
     """Name of the KV-cache argument: `cache` in recent transformers, `past_key_values` before."""
@@ -34,7 +36,7 @@ def greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]]
     device = emb_layer.weight.device
     B, L = len(inputs), (0 if prompts is None else prompts.shape[1])
     width = L + max(len(x) for x in inputs)
-    embeds = emb_layer.weight.new_zeros(B, width, emb_layer.weight.shape[1])  # (B, L+T, d)
+    embeds = emb_layer.weight.new_zeros(B, width, full_shape(emb_layer.weight)[1])  # (B, L+T, d)
     mask = torch.zeros(B, width, dtype=torch.long, device=device)
     for i, ids in enumerate(inputs):
         start = width - L - len(ids)

@@ -17,6 +17,7 @@ import torch
 from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import collate
+from clinical_mpt.distributed import full_shape
 from clinical_mpt.losses import teacher_topk
 from clinical_mpt.modeling import answer_hidden_and_logits
 
@@ -35,7 +36,7 @@ def compute_teacher_outputs(model, prompt: torch.Tensor, encoded: list, pad_id: 
                             topk: int, batch_size: int = 16, desc: str = "teacher") -> list[TeacherOutputs]:
     """prompt (L, d); encoded [(input_ids, target_ids)] -> one TeacherOutputs per example, in order."""
     outputs = []
-    vocab = model.get_output_embeddings().weight.shape[0]
+    vocab = full_shape(model.get_output_embeddings().weight)[0]
     for start in progress(range(0, len(encoded), batch_size), desc=f"cache {desc}", unit="batch", leave=False):
         rows = encoded[start:start + batch_size]
         task_ids = torch.zeros(len(rows), dtype=torch.long)      # every row uses the one teacher prompt

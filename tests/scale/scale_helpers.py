@@ -9,6 +9,7 @@ threads per process fight over the cores and a step is many times slower.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,42 @@ def run_cli(*args, env: dict | None = None, timeout: int = 240, launcher: list[s
     return subprocess.run(cmd, cwd=REPO, env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
 
 
+BATCH = ["teach.batch_size=5", "distill.train.batch_size=5", "adapt.train.batch_size=5"]  # uneven 2 + 3 shards
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_launch_env() -> dict:
+    """The environment of a CPU launch (gloo): ACCELERATE_USE_CPU, and no GPU visible."""
+    return cli_env(ACCELERATE_USE_CPU="1", CUDA_VISIBLE_DEVICES="")
+
+
+def config_launch(config: str, processes: int = 2) -> list[str]:
+    """`accelerate launch --config_file configs/accelerate/CONFIG` with `processes` processes, on a free port."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+            str(REPO / "configs" / "accelerate" / config), "--num_processes", str(processes),
+            "--main_process_port", str(free_port())]
+
+
+def sharded_and_single(launcher: list[str], suite: Path, base: Path, name: str, *extra: str):
+    """A 2-stage-complete `run` (teachers, distill, adapt, mpt + pt, 1-shot) under a sharding launch and
+    in one process (see launched_and_single)."""
+    args = ["run", TINY, *suite_overrides(suite), *BATCH, "distill.teacher_cache=disk", "backbone.device=cpu",
+            *extra, "protocol.shots=[1]", "protocol.seeds=[0]", "methods=[mpt,pt]"]
+    return launched_and_single(launcher, cpu_launch_env(), args, base, name)
+
+
+def refused_launch(launcher: list[str], suite: Path, out: Path, method: str):
+    """`evaluate` of a weight-training method under a sharding launch (it must be refused)."""
+    args = ["evaluate", TINY, *suite_overrides(suite), "backbone.device=cpu", f"methods=[{method}]"]
+    return subprocess.run(launcher + ["-m", "clinical_mpt", *args, "--out", str(out)], cwd=REPO,
+                          env=cpu_launch_env(), capture_output=True, text=True, timeout=300)
+
+
 def launched_and_single(launcher: list[str], env: dict, args: list, base: Path, name: str):
     """`LAUNCHER -m clinical_mpt ARGS --out BASE/NAME` and the same in one process (--out BASE/single),
     started together -> (launched out folder, single out folder, the launch's stdout)."""
@@ -52,6 +89,28 @@ def launched_and_single(launcher: list[str], env: dict, args: list, base: Path, 
     assert single.returncode == 0, single.stderr[-3000:]
     assert launched.returncode == 0, (out + err)[-4000:]
     return base / name, base / "single", out
+
+
+def assert_same_training_as_one_process(launched: Path, single: Path) -> None:
+    """A sharded launch (FSDP, ZeRO-3) trained every prompt as one process did, and - every rank having
+    generated every row - scored and predicted exactly as it did."""
+    import json
+
+    from safetensors.torch import load_file
+
+    folders = [("teachers", "med_ner"), ("teachers", "problem_nli"), ("distill",), ("adapt", "full", "dose_qa"),
+               ("adapt", "k1-s0", "drug_mcqa"), ("targets", "pt", "full", "dose_qa")]
+    for parts in folders:
+        a, b = (load_file(d.joinpath(*parts, "prompt.safetensors")) for d in (launched, single))
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=2e-5, rtol=1e-4), (parts, k, (a[k] - b[k]).abs().max())
+    ra, rb = (json.loads((d / "results.json").read_text())["methods"] for d in (launched, single))
+    for method in ("mpt", "pt"):
+        assert {t: v["score"] for t, v in ra[method]["tasks"].items()} == \
+            {t: v["score"] for t, v in rb[method]["tasks"].items()}
+    assert (launched / "eval/mpt/full/dose_qa/predictions.jsonl").read_text() == \
+        (single / "eval/mpt/full/dose_qa/predictions.jsonl").read_text()
 
 
 def suite_overrides(suite: Path) -> list[str]:

@@ -5,41 +5,27 @@ prompt gradients are averaged, so the ranks stay identical and match the single 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from scale_helpers import REPO, TINY, cli_env, launched_and_single, suite_overrides
-
-BATCH = ["teach.batch_size=5", "distill.train.batch_size=5", "adapt.train.batch_size=5"]  # uneven 2 + 3 shards
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from scale_helpers import BATCH, REPO, TINY, cli_env, cpu_launch_env, free_port, launched_and_single, suite_overrides
 
 def accelerate_launch(processes: int = 2) -> list[str]:
     """`accelerate launch` for CPU processes (gloo); --multi_gpu picks the multi-process launcher and
-    ACCELERATE_USE_CPU (in ddp_env) keeps it on the CPU."""
+    ACCELERATE_USE_CPU (in cpu_launch_env) keeps it on the CPU."""
     return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes),
             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
             "--main_process_port", str(free_port())]
-
-
-def ddp_env() -> dict:
-    return cli_env(ACCELERATE_USE_CPU="1", CUDA_VISIBLE_DEVICES="")
 
 
 @pytest.fixture(scope="module")
 def both_runs(mini_suite, tmp_path_factory):
     """`clinical-mpt run` on 2 processes and on 1, same config and global batch; started together."""
     args = ["run", TINY, *suite_overrides(mini_suite), *BATCH, "distill.teacher_cache=disk", "backbone.device=cpu"]
-    return launched_and_single(accelerate_launch(), ddp_env(), args, tmp_path_factory.mktemp("ddp"), "ddp")
+    return launched_and_single(accelerate_launch(), cpu_launch_env(), args, tmp_path_factory.mktemp("ddp"), "ddp")
 
 
 def _tensors(folder) -> dict:
@@ -79,7 +65,7 @@ def test_ranks_hold_identical_prompts(mini_suite, tmp_path):
     """Each rank's own copy after training (rank 1 even starts from a different prompt)."""
     worker = str(REPO / "tests" / "scale" / "ddp_worker.py")
     launched = subprocess.run(accelerate_launch() + [worker, str(mini_suite), str(tmp_path / "ddp"), "6"],
-                              cwd=REPO, env=ddp_env(), capture_output=True, text=True, timeout=180)
+                              cwd=REPO, env=cpu_launch_env(), capture_output=True, text=True, timeout=180)
     assert launched.returncode == 0, launched.stderr[-4000:]
     alone = subprocess.run([sys.executable, worker, str(mini_suite), str(tmp_path / "one"), "6"], cwd=REPO,
                            env=cli_env(), capture_output=True, text=True, timeout=180)

@@ -1,8 +1,11 @@
 """Memory features for large backbones: gradient checkpointing (prompts keep exact gradients), quantized
 loading refused where bitsandbytes cannot run, the teacher-output cache on disk, device choice, and
-the refusal of sharded (FSDP / DeepSpeed) launches."""
+how FSDP and DeepSpeed launches are recognised."""
 
 from __future__ import annotations
+
+import json
+import os
 
 import pytest
 import torch
@@ -80,15 +83,45 @@ def test_device_choice():
         assert resolve_device("auto") == torch.device("cpu")
 
 
-def test_deepspeed_launches_are_refused_with_a_pointer_to_fsdp(monkeypatch):
+@pytest.fixture
+def deepspeed_launch(monkeypatch):
+    """The environment `accelerate launch` gives a DeepSpeed config (zero_stage only), 2 processes."""
+    from clinical_mpt import distributed
+
+    for key in [k for k in os.environ if k.startswith("ACCELERATE_DEEPSPEED")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    return distributed
+
+
+def test_deepspeed_zero_settings_come_from_the_launch(deepspeed_launch, monkeypatch, tmp_path):
+    d = deepspeed_launch
+    assert d.deepspeed_zero_config() == {"stage": 2} and not d.zero3_requested()  # accelerate's default stage
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_ZERO_STAGE", "3")
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_OFFLOAD_PARAM_DEVICE", "cpu")
+    assert d.zero3_requested() and d.deepspeed_zero_config()["offload_param"]["device"] == "cpu"
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_OFFLOAD_PARAM_DEVICE", "nvme")
+    with pytest.raises(ConfigError, match="nvme_path"):
+        d.deepspeed_zero_config()
+    conf = tmp_path / "ds.json"  # a deepspeed_config_file wins over the yaml keys; "auto" values are dropped
+    conf.write_text(json.dumps({"zero_optimization": {"stage": 3, "reduce_bucket_size": "auto",
+                                                      "offload_param": {"device": "nvme", "nvme_path": "/nvme"}}}))
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", str(conf))
+    assert d.deepspeed_zero_config() == {"stage": 3, "offload_param": {"device": "nvme", "nvme_path": "/nvme"}}
+    for bad, message in [("{", "cannot be read"), ('{"zero_optimization": [3]}', "must be an object"),
+                         ('{"zero_optimization": {"stage": "three"}}', "must be 0, 1, 2 or 3")]:
+        conf.write_text(bad)
+        with pytest.raises(ConfigError, match=message):
+            d.deepspeed_zero_config()
+    monkeypatch.setenv("WORLD_SIZE", "1")  # one process: nothing to partition
+    assert not d.deepspeed_requested() and not d.zero3_requested()
+
+
+def test_fsdp_is_recognised_from_the_launch(monkeypatch):
     from clinical_mpt import distributed
 
     monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
-    monkeypatch.setattr(distributed, "_ACCELERATOR", None)
-    with pytest.raises(ConfigError, match="fsdp.yaml"):
-        distributed.accelerator()
-    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED")
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
     assert distributed.fsdp_requested()
 

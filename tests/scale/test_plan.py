@@ -83,6 +83,28 @@ def test_fsdp_divides_the_layer_weights_over_the_processes(capsys):
     assert ddp == pytest.approx(2 * s.total_parameters / 1e9, abs=0.06) and weights < ddp / 2
 
 
+def test_zero3_divides_every_weight_over_the_processes(capsys, tmp_path):
+    from clinical_mpt.backbone_shapes import builtin_shape
+
+    config = REPO / "configs" / "paper" / "gptoss-20b.yaml"
+    text = _dry_run(capsys, config, "--num-processes", "4", "--accelerate-config",
+                    str(REPO / "configs" / "accelerate" / "zero3.yaml"))
+    assert "DeepSpeed ZeRO-3: every weight is partitioned" in text
+    weights = float(re.search(r"weights ([\d.]+) GB", text).group(1))
+    s = builtin_shape("gpt-oss-20b")
+    embeddings = s.embedding_parameters * (1 if s.tie_word_embeddings else 2)
+    layer = (s.total_parameters - embeddings) / s.num_layers
+    assert weights == pytest.approx(2 * (s.total_parameters / 4 + max(layer, s.embedding_parameters)) / 1e9, abs=0.06)
+    # a deepspeed_config_file decides the stage; stage 2 leaves the backbone whole on every rank
+    ds_json = tmp_path / "ds.json"
+    ds_json.write_text('{"zero_optimization": {"stage": 2}}')
+    (tmp_path / "z2.yaml").write_text(f"distributed_type: DEEPSPEED\ndeepspeed_config:\n  deepspeed_config_file: {ds_json}\n")
+    text = _dry_run(capsys, config, "--num-processes", "4", "--accelerate-config", str(tmp_path / "z2.yaml"))
+    assert "data-parallel: every rank holds the backbone" in text
+    assert main(["run", str(config), "--dry-run", "--accelerate-config", str(tmp_path / "missing.yaml")]) == 2
+    assert "--accelerate-config" in capsys.readouterr().err
+
+
 def test_dry_run_needs_a_shape_when_the_weights_are_elsewhere(capsys):
     config = REPO / "configs" / "paper" / "llama31-8b.yaml"
     assert main(["run", str(config), "--dry-run", "backbone.shape="]) == 2

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import torch
-
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
-from clinical_mpt.prompts import SoftPrompt, init_prompt
+from clinical_mpt.prompts import SoftPrompt, new_soft_prompt
 
 
 def new_prompt(ctx: MethodContext, seed: int) -> SoftPrompt:
-    cfg, bb = ctx.cfg, ctx.backbone
-    gen = torch.Generator().manual_seed(seed)
-    return SoftPrompt(init_prompt(bb.model.get_input_embeddings().weight, cfg.prompt.length, cfg.prompt.init,
-                                  bb.tokenizer, cfg.prompt.init_text, gen))
+    return new_soft_prompt(ctx.backbone, ctx.cfg.prompt, seed)
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:

@@ -31,6 +31,18 @@ def init_prompt(embedding: torch.Tensor, length: int, how: str = "vocab", tokeni
     raise ValueError(f"unknown prompt init {how!r}")
 
 
+def new_soft_prompt(backbone, prompt_cfg, seed: int) -> "SoftPrompt":
+    """A SoftPrompt initialised as `prompt_cfg` (PromptConfig) says from `backbone`'s input embeddings
+    (gathered whole first where ZeRO-3 has partitioned them); `seed` draws the vocab tokens."""
+    from clinical_mpt.distributed import whole
+
+    weight = backbone.model.get_input_embeddings().weight
+    with whole(weight):
+        init = init_prompt(weight, prompt_cfg.length, prompt_cfg.init, backbone.tokenizer, prompt_cfg.init_text,
+                           torch.Generator().manual_seed(seed))
+    return SoftPrompt(init)
+
+
 class SoftPrompt(nn.Module):
     """P in R^{L x d}; forward(task_ids) -> (B, L, d), the same prompt for every row."""
 

@@ -42,7 +42,7 @@ def launch_or_plan(args) -> int | None:
         from clinical_mpt.recipes.plan import print_plan
 
         print_plan(load_config(args.config, args.overrides), getattr(args, "command", None) or "run", args.out,
-                   getattr(args, "num_processes", None) or 1, fsdp_config(getattr(args, "accelerate_config", None)))
+                   getattr(args, "num_processes", None) or 1, sharding_of(getattr(args, "accelerate_config", None)))
         return 0
     if getattr(args, "launcher", "none") != "accelerate" or distributed.launched():
         return None
@@ -69,19 +69,30 @@ def launch_or_plan(args) -> int | None:
     return subprocess.call(cmd, env=env)
 
 
-def fsdp_config(path: str | None) -> bool:
-    """Whether an accelerate config file asks for FSDP (`distributed_type: FSDP`)."""
+def sharding_of(path: str | None) -> str:
+    """How an accelerate config file splits the backbone: "fsdp" (`distributed_type: FSDP`), "zero3"
+    (`distributed_type: DEEPSPEED` with zero_stage 3, or a deepspeed_config_file whose
+    zero_optimization.stage is 3), else "none" (every rank holds the whole backbone)."""
     if not path:
-        return False
+        return "none"
+    import json
+
     import yaml
 
     from clinical_mpt.errors import ConfigError
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
+        kind = str(data.get("distributed_type", "")).upper()
+        ds = data.get("deepspeed_config") or {}
+        stage = ds.get("zero_stage", 2)
+        if ds.get("deepspeed_config_file") not in (None, "none"):
+            stage = json.loads(Path(ds["deepspeed_config_file"]).read_text(encoding="utf-8"))["zero_optimization"]["stage"]
+    except (OSError, yaml.YAMLError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"--accelerate-config {path}: {e}") from None
-    return str(data.get("distributed_type", "")).upper() == "FSDP"
+    if kind == "FSDP":
+        return "fsdp"
+    return "zero3" if kind == "DEEPSPEED" and str(stage) == "3" else "none"
 
 
 def setup(args) -> tuple[RunConfig, Path]:

@@ -84,8 +84,8 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     if method in ("lora", "full") and distributed.sharded(ctx.backbone.model):
         from clinical_mpt.errors import ConfigError
 
-        raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP run "
-                          "the prompt methods (mpt, pt, zero-shot) and the weight baselines with ddp.yaml")
+        raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP or "
+                          "ZeRO-3 run the prompt methods (mpt, pt, zero-shot) and the weight baselines with ddp.yaml")
     task = load_target_train(ctx.cfg, ctx.backbone.tokenizer, spec, shots, seed)
     if method == "zero-shot":
         task.encoded = []

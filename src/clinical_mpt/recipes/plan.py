@@ -63,18 +63,26 @@ def task_names(cfg) -> tuple[list[str], list[str], int, str]:
     return names["source"], names["target"], n_train, origin
 
 
-def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes: int, sharded: bool = False) -> dict:
+SHARDINGS = ("none", "fsdp", "zero3")
+
+
+def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes: int, sharding: str = "none") -> dict:
     """Bytes per process: training (the largest stage), serving all targets, and the teacher cache.
-    `sharded` (FSDP): each process holds 1/processes of the decoder layers' weights plus one gathered layer."""
+    `sharding` fsdp: each process holds 1/processes of the decoder layers' weights plus one gathered
+    layer (embeddings and LM head replicated); zero3: 1/processes of every weight plus the largest
+    module gathered at a time (a decoder layer, or the embedding matrix for the LM head)."""
     b, L, r, d = cfg.backbone, cfg.prompt.length, cfg.prompt.rank, shape.hidden_size
     dtype = 4 if b.dtype == "float32" else 2  # auto = bf16 on a GPU
     embeddings = shape.embedding_parameters * (1 if shape.tie_word_embeddings else 2)
     weights = shape.total_parameters * dtype
     if b.load_in in QUANTIZED_BYTES:  # bitsandbytes quantizes the linear layers; embeddings stay in dtype
         weights = (shape.total_parameters - embeddings) * QUANTIZED_BYTES[b.load_in] + embeddings * dtype
-    if sharded and processes > 1:
-        layers = (shape.total_parameters - embeddings) * dtype
+    layers = (shape.total_parameters - embeddings) * dtype
+    if sharding == "fsdp" and processes > 1:
         weights = embeddings * dtype + layers / processes + layers / shape.num_layers
+    elif sharding == "zero3" and processes > 1:
+        weights = shape.total_parameters * dtype / processes + max(layers / shape.num_layers,
+                                                                    shape.embedding_parameters * dtype)
     batch = max(cfg.teach.batch_size, cfg.distill.train.batch_size, cfg.adapt.train.batch_size)
     rows = math.ceil(batch / processes)
     seq = cfg.data.max_input_tokens + cfg.data.max_target_tokens
@@ -103,20 +111,20 @@ def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes:
             "teacher_cache": n_sources * cfg.data.max_target_tokens * (cfg.distill.teacher_topk * 12 + d * dtype)}
 
 
-def build_plan(cfg, command: str = "run", processes: int = 1, sharded: bool = False) -> dict:
+def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "none") -> dict:
     """Everything `format_plan` prints, as plain numbers."""
     from clinical_mpt.recipes.evaluate import runs_for, settings
 
     shape, shape_origin = backbone_shape(cfg)
     sources, targets, n_train, origin = task_names(cfg)
     L, r, d = cfg.prompt.length, cfg.prompt.rank, shape.hidden_size
-    mem = memory(cfg, shape, len(sources), len(targets), processes, sharded)
+    mem = memory(cfg, shape, len(sources), len(targets), processes, sharding)
     mem["teacher_cache"] *= n_train
     shot_methods = getattr(cfg.protocol, "shot_methods", [])
     evals = [(m, s) for m in cfg.methods for s, k, _ in settings(cfg.protocol, cfg.seed)
              if runs_for(m, k, shot_methods)]
     return {"command": command, "stages": STAGES.get(command, STAGES["run"]), "processes": processes,
-            "sharded": sharded and processes > 1,
+            "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,
             "tasks_origin": origin, "train_examples_per_task": n_train,
             "parameters": {"teacher_prompt": L * d, "meta_prompt": L * d, "task_factors": r * (L + d),
@@ -134,8 +142,10 @@ def format_plan(plan: dict, cfg) -> str:
              f"           dtype {bc.dtype}, load_in {bc.load_in}, gradient checkpointing "
              f"{'on' if bc.gradient_checkpointing else 'off'}, attention {bc.attention}",
              f"processes  {plan['processes']} ("
-             + ("FSDP: the decoder layers are sharded over the ranks)" if plan.get("sharded") else
-                "data-parallel: every rank holds the backbone)" if plan["processes"] > 1 else "single process)"),
+             + {"fsdp": "FSDP: the decoder layers are sharded over the ranks)",
+                "zero3": "DeepSpeed ZeRO-3: every weight is partitioned over the ranks)"}.get(
+                 plan["sharding"], "data-parallel: every rank holds the backbone)" if plan["processes"] > 1 else
+                 "single process)"),
              f"tasks      {len(plan['sources'])} source, {len(plan['targets'])} target, from {plan['tasks_origin']}",
              f"           source: {', '.join(plan['sources'])}", f"           target: {', '.join(plan['targets'])}"]
     steps = {"teach": f"{len(plan['sources'])} teacher prompts x {cfg.teach.steps} steps "
@@ -165,8 +175,8 @@ def format_plan(plan: dict, cfg) -> str:
     return "\n".join(lines)
 
 
-def print_plan(cfg, command: str = "run", out: str | None = None, processes: int = 1, sharded: bool = False) -> dict:
-    plan = build_plan(cfg, command, processes, sharded)
+def print_plan(cfg, command: str = "run", out: str | None = None, processes: int = 1, sharding: str = "none") -> dict:
+    plan = build_plan(cfg, command, processes, sharding)
     print(format_plan(plan, cfg))
     print(f"output     {out or cfg.out}")
     return plan

@@ -20,14 +20,10 @@ def configure(parser) -> None:
 def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
                   resume: bool = False):
     """Train one SoftPrompt on `task` (encoded TaskData); return it."""
-    import torch
-
     from clinical_mpt.methods.base import fit_supervised
-    from clinical_mpt.prompts import SoftPrompt, init_prompt
+    from clinical_mpt.prompts import new_soft_prompt
 
-    gen = torch.Generator().manual_seed(seed)
-    prompt = SoftPrompt(init_prompt(backbone.model.get_input_embeddings().weight, cfg.prompt.length,
-                                    cfg.prompt.init, backbone.tokenizer, cfg.prompt.init_text, gen))
+    prompt = new_soft_prompt(backbone, cfg.prompt, seed)
     fit_supervised(backbone.model, prompt, [prompt.weight], task, cfg.teach, seed,
                    backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path, checkpoint_dir, resume)
     return prompt

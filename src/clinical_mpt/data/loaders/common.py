@@ -6,7 +6,6 @@ the line (`notes.jsonl:12: ...`), so a user can open the file at the right place
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
