@@ -45,6 +45,21 @@ def median_seconds(fn, repeats: int, warmup: int) -> float:
     return statistics.median(times)
 
 
+def paired_medians(fn_a, fn_b, repeats: int, warmup: int = 1) -> tuple[float, float, float]:
+    """Time fn_a and fn_b alternately (a, b, a, b, ...): (median seconds of a, of b, median of the
+    per-pair ratios a/b). Pairs taken back to back see the same machine load, so the ratio is steadier
+    on a noisy machine than the ratio of two medians taken one after the other."""
+    for _ in range(warmup):
+        fn_a(), fn_b()
+    a, b = [], []
+    for _ in range(repeats):
+        for fn, times in ((fn_a, a), (fn_b, b)):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+    return statistics.median(a), statistics.median(b), statistics.median(x / y for x, y in zip(a, b))
+
+
 def emit(result: dict) -> None:
     print(json.dumps(result, indent=2))
 

@@ -14,7 +14,9 @@ Prints ONE JSON object:
 - `engine_vs_peft`: the same mixed workload (one request per task) through our engine (one mixed
   batch, cached prompts) and through peft (one PeftModel adapter per task, switched per request,
   `generate()` per request).
-Timings are medians over `--repeats` runs after one warm-up. Prompts are random (drawn from the
+Timings are medians over `--repeats` runs after one warm-up; the two sides of each comparison run
+alternately (a, b, a, b, ...) and their ratio is the median of the back-to-back pairs' ratios, which
+holds up on a machine whose load changes from second to second. Prompts are random (drawn from the
 vocabulary embeddings, like a teacher's init), so no trained library is needed. Every generation runs
 exactly `--new-tokens` tokens (EOS ignored) so the compared runs do the same work.
 """
@@ -30,6 +32,7 @@ import sys
 import time
 
 import torch
+from _common import paired_medians
 
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
@@ -48,7 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--new-tokens", type=int, default=16, help="generated tokens per request")
     p.add_argument("--input-tokens", default="128,512", help="input lengths of the prefill comparison")
     p.add_argument("--prefill-batch", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--peft-repeats", type=int, default=1, help="timed passes of the (slow) peft side")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0 = torch's default); use 1 on a CPU shared with other jobs")
@@ -87,21 +90,22 @@ def generate_cached(model, states, inputs, new_tokens: int, pad: int):
     return greedy_decode(model, out, mask, pos, [new_tokens] * len(inputs), NO_EOS, pad)
 
 
-def side_by_side(a: str, a_s: float, b: str, b_s: float, tokens: int, ratio: str) -> dict:
-    """Seconds and tokens/s of two runs of the same work, and a's throughput relative to b's (`ratio`)."""
+def side_by_side(a: str, fn_a, b: str, fn_b, repeats: int, tokens: int, ratio: str) -> dict:
+    """Seconds and tokens/s of two runs of the same work, timed alternately, and a's throughput relative
+    to b's (`ratio`: the median over the back-to-back pairs of b's time / a's)."""
+    a_s, b_s, a_over_b = paired_medians(fn_a, fn_b, repeats)
     return {f"{a}_s": round(a_s, 4), f"{b}_s": round(b_s, 4), f"{a}_tokens_per_s": round(tokens / a_s, 1),
-            f"{b}_tokens_per_s": round(tokens / b_s, 1), ratio: round(b_s / a_s, 3)}
+            f"{b}_tokens_per_s": round(tokens / b_s, 1), ratio: round(1 / a_over_b, 3)}
 
 
 def bench_mixed_vs_single(bb, args, prompts, states) -> dict:
     model, pad = bb.model, bb.tokenizer.pad_token_id
     inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len)
-    mixed = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
-    single = median_time(lambda: generate_cached(model, [states[0]] * args.tasks, inputs, args.new_tokens, pad),
-                         args.repeats)
+    mixed = lambda: generate_cached(model, states, inputs, args.new_tokens, pad)                       # noqa: E731
+    single = lambda: generate_cached(model, [states[0]] * args.tasks, inputs, args.new_tokens, pad)     # noqa: E731
     return {"batch_size": args.tasks, "tasks_in_mixed_batch": args.tasks, "input_tokens": args.input_len,
-            "new_tokens": args.new_tokens,
-            **side_by_side("mixed", mixed, "single_task", single, args.tasks * args.new_tokens, "mixed_over_single")}
+            "new_tokens": args.new_tokens, **side_by_side("mixed", mixed, "single_task", single, args.repeats,
+                                                          args.tasks * args.new_tokens, "mixed_over_single")}
 
 
 def bench_prefill(bb, args, prompts, states) -> dict:
@@ -110,11 +114,12 @@ def bench_prefill(bb, args, prompts, states) -> dict:
     state_s = median_time(lambda: compute_prompt_states(model, prompts[0]), args.repeats)
     for n in [int(x) for x in args.input_tokens.split(",")]:
         inputs = random_inputs(bb.fingerprint.vocab_size, b, n, seed=n)
-        cached = median_time(lambda: prefill_cached(model, states[:b] if b <= len(states) else [states[0]] * b,
-                                                    inputs, pad), args.repeats)
-        uncached = median_time(lambda: prefill_uncached(model, [prompts[0]] * b, inputs), args.repeats)
+        cached, uncached, ratio = paired_medians(
+            lambda: prefill_cached(model, states[:b] if b <= len(states) else [states[0]] * b, inputs, pad),
+            lambda: prefill_uncached(model, [prompts[0]] * b, inputs), args.repeats)
         out[str(n)] = {"cached_ms": round(1000 * cached, 2), "uncached_ms": round(1000 * uncached, 2),
-                       "speedup": round(uncached / cached, 3)}
+                       "cached_over_uncached": round(ratio, 3), "target": round(n / (n + args.prompt_length) + 0.05, 3),
+                       "speedup": round(1 / ratio, 3)}
     return {"prompt_length": args.prompt_length, "batch_size": b, "by_input_tokens": out,
             "prompt_state_once_ms": round(1000 * state_s, 2)}
 
@@ -128,11 +133,10 @@ def bench_serving_vs_bare(bb, args, prompts, states) -> dict:
         out, mask, pos = prefill_uncached(model, empty, inputs)
         return greedy_decode(model, out, mask, pos, [args.new_tokens] * args.tasks, NO_EOS, pad)
 
-    served = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
-    plain = median_time(bare, args.repeats)
+    served = lambda: generate_cached(model, states, inputs, args.new_tokens, pad)                      # noqa: E731
     return {"rows": args.tasks, "prompt_length": args.prompt_length, "input_tokens": args.input_len,
-            "new_tokens": args.new_tokens, **side_by_side("served", served, "bare", plain, args.tasks * args.new_tokens,
-                                           "served_over_bare")}
+            "new_tokens": args.new_tokens, **side_by_side("served", served, "bare", bare, args.repeats,
+                                                          args.tasks * args.new_tokens, "served_over_bare")}
 
 
 def bench_resident(bb, args, prompts, states) -> dict:
@@ -152,13 +156,13 @@ def bench_resident(bb, args, prompts, states) -> dict:
         turn[0] += args.tasks
         return generate_cached(model, [cache_many.get(t) for t in names], inputs, args.new_tokens, pad)
 
-    many_s = median_time(hundred, args.repeats)
-    one_s = median_time(lambda: generate_cached(model, [cache_one.get("t0")] * args.tasks, inputs,
-                                                args.new_tokens, pad), args.repeats)
+    many_s, one_s, many_over_one = paired_medians(
+        hundred, lambda: generate_cached(model, [cache_one.get("t0")] * args.tasks, inputs, args.new_tokens, pad),
+        args.repeats)
     return {"resident_tasks": len(cache_many), "rows": args.tasks, "new_tokens": args.new_tokens,
             "resident_100_s": round(many_s, 4), "resident_1_s": round(one_s, 4),
             "resident_prompt_state_mb": round(cache_many.nbytes() / 2**20, 1),
-            "hundred_over_one": round(one_s / many_s, 3)}
+            "hundred_over_one": round(1 / many_over_one, 3)}
 
 
 def timed(fn):

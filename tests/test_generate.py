@@ -235,3 +235,18 @@ def test_predict_task_keeps_order_and_does_not_depend_on_batching(tiny_backbone)
         assert set(p) == {"id", "answer", "generation"} and isinstance(p["generation"], str)
     unprompted = predict_task(tiny_backbone, None, task, batch_size=2)
     assert [p["id"] for p in unprompted] == ["q0", "q1", "q2"]
+
+
+def test_the_last_logits_are_asked_for_as_an_index_giving_one_contiguous_row():
+    """HF slices hidden[:, -1:] for logits_to_keep=1: a non-contiguous view, which torch's matmul
+    multiplies by expanding and copying the LM head per row. keep_logits(1) selects the same row by
+    index, so it arrives contiguous (one mm); other counts are passed through."""
+    from transformers.modeling_utils import slice_logits_to_keep
+
+    from clinical_mpt.generate import keep_logits
+
+    hidden = torch.randn(4, 12, 8)                                              # (B, T, d)
+    by_index, by_slice = (slice_logits_to_keep(hidden, k) for k in (keep_logits(1, "cpu"), 1))
+    assert torch.equal(by_index, by_slice) and by_index.shape == (4, 1, 8)
+    assert by_index.is_contiguous() and not by_slice.is_contiguous()
+    assert keep_logits(0, "cpu") == 0 and keep_logits(3, "cpu") == 3

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from clinical_mpt.generate import cache_kwarg, returned_cache
+from clinical_mpt.generate import cache_kwarg, keep_logits, returned_cache
 from clinical_mpt.serve.prompt_cache import PromptStates, batch_cache, new_cache
 
 
@@ -34,7 +34,7 @@ def prefill_cached(model, states: list[PromptStates], inputs: list[list[int]], p
     mask = torch.cat([text_mask.new_ones(B, L), text_mask], dim=1).to(device)        # (B, L + T)
     position_ids = (L + (text_mask.cumsum(-1) - 1).clamp(min=0)).to(device)          # (B, T)
     out = model(input_ids=ids.to(device), attention_mask=mask, position_ids=position_ids, use_cache=True,
-                logits_to_keep=logits_to_keep, **{cache_kwarg(model): batch_cache(model, states)})
+                logits_to_keep=keep_logits(logits_to_keep, device), **{cache_kwarg(model): batch_cache(model, states)})
     return out, mask, position_ids
 
 
@@ -54,7 +54,7 @@ def prefill_uncached(model, prompts: list[torch.Tensor], inputs: list[list[int]]
         mask[i, start:] = 1
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
     out = model(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                logits_to_keep=logits_to_keep, **{cache_kwarg(model): new_cache(model)})
+                logits_to_keep=keep_logits(logits_to_keep, device), **{cache_kwarg(model): new_cache(model)})
     return out, mask, position_ids
 
 
@@ -84,5 +84,5 @@ def greedy_decode(model, out, mask: torch.Tensor, position_ids: torch.Tensor, bu
         position_ids = position_ids[:, -1:] + 1
         step_ids = next_ids.masked_fill(done, pad_id)[:, None].to(mask.device)
         out = model(input_ids=step_ids, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                    logits_to_keep=1, **{key: returned_cache(out)})
+                    logits_to_keep=keep_logits(1, mask.device), **{key: returned_cache(out)})
     return generated

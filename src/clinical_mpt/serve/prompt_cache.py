@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 import torch
 
-from clinical_mpt.generate import cache_kwarg, returned_cache
+from clinical_mpt.generate import cache_kwarg, keep_logits, returned_cache
 
 PromptStates = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -43,7 +43,8 @@ def compute_prompt_states(model, prompt: torch.Tensor) -> PromptStates:
     weight = model.get_input_embeddings().weight
     embeds = prompt.to(device=weight.device, dtype=weight.dtype).unsqueeze(0)       # (1, L, d)
     positions = torch.arange(prompt.shape[0], device=weight.device).unsqueeze(0)    # (1, L)
-    out = model(inputs_embeds=embeds, position_ids=positions, use_cache=True, logits_to_keep=1,
+    out = model(inputs_embeds=embeds, position_ids=positions, use_cache=True,
+                logits_to_keep=keep_logits(1, weight.device),
                 **{cache_kwarg(model): new_cache(model)})
     return [(k.detach(), v.detach()) for k, v in cache_layers(returned_cache(out))]
 
