@@ -45,19 +45,31 @@ def median_seconds(fn, repeats: int, warmup: int) -> float:
     return statistics.median(times)
 
 
-def paired_medians(fn_a, fn_b, repeats: int, warmup: int = 1) -> tuple[float, float, float]:
-    """Time fn_a and fn_b alternately (a, b, a, b, ...): (median seconds of a, of b, median of the
-    per-pair ratios a/b). Pairs taken back to back see the same machine load, so the ratio is steadier
-    on a noisy machine than the ratio of two medians taken one after the other."""
+def interleaved_seconds(fns: dict, repeats: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Time the functions in rounds (a, b, c, a, b, c, ...): {name: seconds per round}. Runs of one
+    round are back to back and see the same machine load, so ratios taken within rounds
+    (`median_ratio`) are steadier on a noisy machine than ratios of medians taken one after another."""
     for _ in range(warmup):
-        fn_a(), fn_b()
-    a, b = [], []
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        for fn, times in ((fn_a, a), (fn_b, b)):
+        for name, fn in fns.items():
             t = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t)
-    return statistics.median(a), statistics.median(b), statistics.median(x / y for x, y in zip(a, b))
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def median_ratio(a: list[float], b: list[float]) -> float:
+    """The median over rounds of a's time / b's time."""
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def paired_medians(fn_a, fn_b, repeats: int, warmup: int = 1) -> tuple[float, float, float]:
+    """fn_a and fn_b timed alternately: (median seconds of a, of b, median of the per-round ratios a/b)."""
+    t = interleaved_seconds({"a": fn_a, "b": fn_b}, repeats, warmup)
+    return statistics.median(t["a"]), statistics.median(t["b"]), median_ratio(t["a"], t["b"])
 
 
 def emit(result: dict) -> None:

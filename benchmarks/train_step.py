@@ -2,7 +2,9 @@
 
 Prints one JSON object. Same batch for every side (8 rows of one task, prompt length 100, 128 input
 tokens of which the last 16 are the answer), default backbone in its default dtype, medians of timed
-iterations after warm-up, all measured side by side in one process.
+iterations after warm-up, all measured side by side in one process: the five timed functions run in
+rounds (forward, PT step, distillation step, adaptation step, peft step, then again), and each ratio is
+the median over rounds of the two times of one round, which steadies it on a noisy machine.
 
     python benchmarks/train_step.py [--backbone default] [--repeats 5]
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 import copy
 
 import torch
-from _common import emit, machine, make_batch, median_seconds, parser
+import statistics
+
+from _common import emit, interleaved_seconds, machine, make_batch, median_ratio, parser
 
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss, teacher_topk
@@ -101,22 +105,20 @@ def main() -> None:
         for q in peft_params:
             q.grad = None
 
-    r, w = args.repeats, args.warmup
-    t_forward = median_seconds(forward, r, w)
-    t_pt = median_seconds(step(pt_loss, [prompt.weight]), r, w)
-    t_distill = median_seconds(step(distill_loss, list(mpt.parameters())), r, w)
-    t_adapt = median_seconds(step(adapt_loss, [adapt_prompt.u, adapt_prompt.v]), r, w)
-    t_peft = median_seconds(peft_step, r, w)
+    times = interleaved_seconds({"forward": forward, "pt_step": step(pt_loss, [prompt.weight]),
+                                 "distill_step": step(distill_loss, list(mpt.parameters())),
+                                 "adapt_step": step(adapt_loss, [adapt_prompt.u, adapt_prompt.v]),
+                                 "peft_pt_step": peft_step}, args.repeats, args.warmup)
+    seconds = {name: statistics.median(ts) for name, ts in times.items()}
     flops = {"pt": flop_ratio(pt_loss), "distill": flop_ratio(distill_loss), "adapt": flop_ratio(adapt_loss)}
     emit({
         "benchmark": "train_step", "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1],
         "attention": model.config._attn_implementation,
         "batch": args.batch, "prompt_length": L, "input_length": args.input_length, "machine": machine(),
-        "seconds": {"forward": t_forward, "pt_step": t_pt, "distill_step": t_distill, "adapt_step": t_adapt,
-                    "peft_pt_step": t_peft},
-        "step_over_forward": {"pt": t_pt / t_forward, "distill": t_distill / t_forward, "adapt": t_adapt / t_forward},
-        "ours_over_peft": t_pt / t_peft,
-        "distill_over_pt": t_distill / t_pt,
+        "seconds": seconds,
+        "step_over_forward": {k: median_ratio(times[f"{k}_step"], times["forward"]) for k in ("pt", "distill", "adapt")},
+        "ours_over_peft": median_ratio(times["pt_step"], times["peft_pt_step"]),
+        "distill_over_pt": median_ratio(times["distill_step"], times["pt_step"]),
         "flops": flops,
     })
 
