@@ -8,9 +8,12 @@
 #      weights get no gradients; N = parameters of the decoder layers; attention scores and the LM
 #      head at answer positions not counted), with and without gradient checkpointing; then
 #      mixed-task greedy generation throughput (every row its own prompt);
+#      the same training with the decoder layers torch.compiled (`backbone.compile: true`);
 #   2. the scale-out tests (tests/scale) with the tiny-architecture end-to-end runs on CUDA in bf16.
 # Environment: PYTHON (default python3), PEAK_TFLOPS (dense bf16 peak per GPU, default 989: H100/H200
-# SXM datasheet), GPU_BENCH_TINY=1 (a tiny model on the CPU: a smoke test of this script).
+# SXM datasheet), GPU_BENCH_TINY=1 (a tiny model on the CPU: a smoke test of this script),
+# GPU_BENCH_SECTIONS (default all: train,profile,compiled,checkpointed,generation,tests; e.g.
+# "train,compiled" for a short lease).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -24,7 +27,7 @@ import json, os, sys, time
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from clinical_mpt.backbone import enable_gradient_checkpointing
+from clinical_mpt.backbone import compile_layers, enable_gradient_checkpointing
 from clinical_mpt.backbone_shapes import BUILTIN_CONFIGS, shape_from_hf_config
 from clinical_mpt.config import load_config
 from clinical_mpt.generate import greedy_generate
@@ -33,6 +36,13 @@ from clinical_mpt.modeling import answer_hidden_and_logits
 from clinical_mpt.recipes.plan import memory
 
 tiny = os.environ.get("GPU_BENCH_TINY") == "1"
+SECTIONS = os.environ.get("GPU_BENCH_SECTIONS", "all")
+
+
+def want(section: str) -> bool:
+    return SECTIONS == "all" or section in SECTIONS.split(",")
+
+
 dev = torch.device("cpu" if tiny else "cuda")
 peak = float(os.environ.get("PEAK_TFLOPS", "989")) * 1e12
 hf = dict(BUILTIN_CONFIGS["llama-3.1-8b"])
@@ -125,10 +135,11 @@ def record(name: str, result: dict) -> None:
     print(f"{name}:", result, flush=True)
 
 
-record("pt_train", train_throughput() | {"estimate_gb": estimate(False)})  # mixed: concatenated layout
-record("pt_train_cache_layout", train_throughput(forced_cache=True))     # mixed, cache layout forced
-record("pt_train_one_task", train_throughput(tasks=1))                   # 8 rows of one task: shared states
-record("pt_train_16_rows", train_throughput(rows=2 * B))
+if want("train"):
+    record("pt_train", train_throughput() | {"estimate_gb": estimate(False)})  # mixed: concatenated layout
+    record("pt_train_cache_layout", train_throughput(forced_cache=True))     # mixed, cache layout forced
+    record("pt_train_one_task", train_throughput(tasks=1))                   # 8 rows of one task: shared states
+    record("pt_train_16_rows", train_throughput(rows=2 * B))
 
 
 def profile_training_step(path: str) -> None:
@@ -170,37 +181,48 @@ def profile_training_step(path: str) -> None:
     print("pt training profile:", report["pt_train_profile"], flush=True)
 
 
-if not tiny:
+if not tiny and want("profile"):
     profile_training_step(os.path.join(os.path.dirname(sys.argv[1]) or ".", "gpu_train_profile.txt"))
-enable_gradient_checkpointing(model)
-record("pt_train_checkpointed", train_throughput() | {"estimate_gb": estimate(True)})
+if want("compiled"):  # backbone.compile: the layers compile on the first (warm-up) steps, timed after
+    try:
+        start = time.perf_counter()
+        compile_layers(model)
+        record("pt_train_compiled", train_throughput() | {"with_compile_s": round(time.perf_counter() - start, 1)})
+        record("pt_train_compiled_one_task", train_throughput(tasks=1))     # compiled: concatenated layout
+    except Exception as e:  # e.g. no triton for inductor: recorded, the other sections still run
+        record("pt_train_compiled", {"error": f"{type(e).__name__}: {e}"[:400]})
+torch.compiler.set_stance("force_eager")  # the sections below measure the eager layers
+if want("checkpointed"):
+    enable_gradient_checkpointing(model)
+    record("pt_train_checkpointed", train_throughput() | {"estimate_gb": estimate(True)})
 
-rows, new = (4, 4) if tiny else (32, 128)
-prompts = 0.02 * torch.randn(rows, L, d, device=dev)
-inputs = [torch.randint(0, V, (200 + 7 * i if not tiny else 10 + i,)).tolist() for i in range(rows)]
-greedy_generate(model, prompts[:2], inputs[:2], 2, eos_id=-1, pad_id=0)  # warm-up
-if not tiny:
-    torch.cuda.synchronize()
-start = time.perf_counter()
-out = greedy_generate(model, prompts, inputs, new, eos_id=-1, pad_id=0)  # eos -1: every row runs `new` steps
-seconds = time.perf_counter() - start
-report["generation"] = {"rows": rows, "new_tokens": new, "seconds": round(seconds, 3),
-                        "tokens_per_s": round(sum(map(len, out)) / seconds)}
-print("mixed-task generation:", report["generation"], flush=True)
-if not tiny:  # where a generation step's time goes: 16 new tokens under torch.profiler
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        greedy_generate(model, prompts, inputs, 16, eos_id=-1, pad_id=0)
+if want("generation"):
+    rows, new = (4, 4) if tiny else (32, 128)
+    prompts = 0.02 * torch.randn(rows, L, d, device=dev)
+    inputs = [torch.randint(0, V, (200 + 7 * i if not tiny else 10 + i,)).tolist() for i in range(rows)]
+    greedy_generate(model, prompts[:2], inputs[:2], 2, eos_id=-1, pad_id=0)  # warm-up
+    if not tiny:
         torch.cuda.synchronize()
-    table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
-    table_cpu = prof.key_averages().table(sort_by="cpu_time_total", row_limit=25)
-    profile_path = os.path.join(os.path.dirname(sys.argv[1]) or ".", "gpu_generation_profile.txt")
-    with open(profile_path, "w") as f:
-        f.write("# greedy_generate, 32 rows, 16 new tokens, sorted by CUDA time\n" + table +
-                "\n# sorted by CPU time\n" + table_cpu)
-    print(table)
-    print(table_cpu)
+    start = time.perf_counter()
+    out = greedy_generate(model, prompts, inputs, new, eos_id=-1, pad_id=0)  # eos -1: every row runs `new` steps
+    seconds = time.perf_counter() - start
+    report["generation"] = {"rows": rows, "new_tokens": new, "seconds": round(seconds, 3),
+                            "tokens_per_s": round(sum(map(len, out)) / seconds)}
+    print("mixed-task generation:", report["generation"], flush=True)
+    if not tiny:  # where a generation step's time goes: 16 new tokens under torch.profiler
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            greedy_generate(model, prompts, inputs, 16, eos_id=-1, pad_id=0)
+            torch.cuda.synchronize()
+        table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
+        table_cpu = prof.key_averages().table(sort_by="cpu_time_total", row_limit=25)
+        profile_path = os.path.join(os.path.dirname(sys.argv[1]) or ".", "gpu_generation_profile.txt")
+        with open(profile_path, "w") as f:
+            f.write("# greedy_generate, 32 rows, 16 new tokens, sorted by CUDA time\n" + table +
+                    "\n# sorted by CPU time\n" + table_cpu)
+        print(table)
+        print(table_cpu)
 with open(sys.argv[1], "w") as f:
     json.dump(report, f, indent=2)
 print(f"wrote {sys.argv[1]}")
@@ -208,6 +230,7 @@ PYTHON
 bench=$?
 
 if [ "${GPU_BENCH_TINY:-0}" = "1" ]; then exit $bench; fi
+case ",${GPU_BENCH_SECTIONS:-all}," in *,all,*|*,tests,*) ;; *) exit $bench;; esac
 CLINICAL_MPT_TEST_DEVICE=cuda "$PY" -m pytest tests/scale -q -p no:cacheprovider
 tests=$?
 echo "benchmark exit $bench, tests exit $tests"

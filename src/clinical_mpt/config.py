@@ -35,6 +35,8 @@ class BackboneConfig:
                              "else cuda when a GPU is present, else cpu")
     gradient_checkpointing: bool = _f(False, "recompute each layer's activations in backward (less memory, "
                                              "~1/3 more compute); prompts still get exact gradients")
+    compile: bool = _f(False, "torch.compile each decoder layer for training (fuses the element-wise work between "
+                              "the matmuls; the first steps compile); generation stays eager")
     load_in: str = _f("none", "none | 8bit | 4bit: quantize the frozen weights with bitsandbytes at load "
                               "(CUDA GPU and a local HF folder only)")
     shape: str = _f("", "built-in shape for `--dry-run` estimates when `name` is not on this machine: "

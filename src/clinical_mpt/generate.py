@@ -11,6 +11,7 @@ its padding, exactly as in training.
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext
 
 import torch
 
@@ -26,6 +27,13 @@ def keep_logits(n: int, device):
     return torch.tensor([-1], device=device) if n == 1 else n
 
 
+def eager_generation():
+    """A context in which compiled decoder layers (backbone.compile) run eagerly: a generation's KV cache
+    grows every step, which would recompile their graph until dynamo's recompile limit."""
+    set_stance = getattr(torch.compiler, "set_stance", None)  # torch >= 2.6
+    return set_stance("force_eager") if set_stance is not None else nullcontext()
+
+
 def cache_kwarg(model) -> str:
     """Name of the KV-cache argument: `cache` in recent transformers, `past_key_values` before."""
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -35,10 +43,16 @@ def returned_cache(out):
     return out.cache if hasattr(out, "cache") else out.past_key_values
 
 
-@torch.no_grad()
 def greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]], max_new_tokens: int,
                     eos_id: int, pad_id: int) -> list[list[int]]:
     """prompts (B, L, d) or None; inputs: B token lists -> B lists of generated ids (EOS excluded)."""
+    with eager_generation():
+        return _greedy_generate(model, prompts, inputs, max_new_tokens, eos_id, pad_id)
+
+
+@torch.no_grad()
+def _greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]], max_new_tokens: int,
+                     eos_id: int, pad_id: int) -> list[list[int]]:
     from transformers import DynamicCache
 
     emb_layer = model.get_input_embeddings()

@@ -51,6 +51,12 @@ def prompt_cache(model, prompts: torch.Tensor, rows: torch.Tensor):
     return cache
 
 
+def compiled(model) -> bool:
+    """Whether the decoder layers were compiled (backbone.compile_layers)."""
+    layers = getattr(decoder(model), "layers", None)
+    return bool(layers) and getattr(layers[0], "_compiled_call_impl", None) is not None
+
+
 def checkpointing(model) -> bool:
     """Whether gradient (activation) checkpointing is on (transformers 5 name, then the older one)."""
     if hasattr(type(model), "is_activation_checkpointing"):
@@ -106,7 +112,8 @@ def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, 
         return decoder(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
     from clinical_mpt.distributed import sharded
 
-    if prompts.shape[0] == input_ids.shape[0] or (torch.is_grad_enabled() and checkpointing(model)) or sharded(model):
+    if (prompts.shape[0] == input_ids.shape[0] or (torch.is_grad_enabled() and checkpointing(model)) or sharded(model)
+            or compiled(model)):
         return concatenated_text_hidden(model, prompts, rows, input_ids, attention_mask)
     return cached_text_hidden(model, prompts, rows, input_ids, attention_mask)
 

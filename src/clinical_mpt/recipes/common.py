@@ -125,7 +125,7 @@ def load_backbone_for(cfg: RunConfig):
 
     b = cfg.backbone
     t = time.time()
-    backbone = load_backbone(b.name, b.dtype, b.attention, b.device, b.gradient_checkpointing, b.load_in)
+    backbone = load_backbone(b.name, b.dtype, b.attention, b.device, b.gradient_checkpointing, b.load_in, b.compile)
     print(f"backbone {b.name}: {backbone.num_parameters:,} parameters, {backbone.dtype}, "
           f"{backbone.model.device}, loaded in {time.time() - t:.1f}s", flush=True)
     return backbone
@@ -134,7 +134,7 @@ def load_backbone_for(cfg: RunConfig):
 # Settings that change where or how a stage runs, not what it computes: left out of stage keys, so moving
 # a run to another device, turning on gradient checkpointing or caching teacher outputs on disk reuses
 # the stages already finished.
-EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "shape"), "distill": ("teacher_cache",)}
+EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "compile", "shape"), "distill": ("teacher_cache",)}
 
 
 def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
