@@ -9,18 +9,19 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHMARKS = ["train_step.py", "memory.py", "scaling.py", "inference.py"]
+# (script, its own arguments); the results are keyed by the script name plus those arguments
+BENCHMARKS = [("train_step.py", []), ("train_step.py", ["--compile"]), ("memory.py", []), ("scaling.py", []),
+              ("inference.py", [])]
 
 
 def main() -> None:
     results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "results": {}}
-    for name in BENCHMARKS:
-        path = os.path.join(HERE, name)
-        if not os.path.exists(path):
-            continue
+    for script, extra in BENCHMARKS:
+        path = os.path.join(HERE, script)
+        name = " ".join([script, *extra])
         start = time.time()
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        out = subprocess.run([sys.executable, path, *sys.argv[1:]], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, path, *extra, *sys.argv[1:]], capture_output=True, text=True)
         if out.returncode != 0:
             results["results"][name] = {"error": out.stderr.strip().splitlines()[-1:]}
             continue

@@ -18,7 +18,7 @@ import statistics
 
 from _common import emit, interleaved_seconds, machine, make_batch, median_ratio, parser
 
-from clinical_mpt.backbone import load_backbone
+from clinical_mpt.backbone import compile_layers, load_backbone
 from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss, teacher_topk
 from clinical_mpt.modeling import answer_hidden_and_logits
 from clinical_mpt.prompts import MPTPrompt, SoftPrompt, init_prompt
@@ -48,6 +48,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--prompt-length", type=int, default=100)
     p.add_argument("--input-length", type=int, default=128)
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile our model's decoder layers (backbone.compile) before timing; peft's copy stays eager")
     args = p.parse_args()
     bb = load_backbone(args.backbone, args.dtype, args.attention)
     model, L = bb.model, args.prompt_length
@@ -105,15 +107,18 @@ def main() -> None:
         for q in peft_params:
             q.grad = None
 
+    if args.compile:  # after peft's private copy was made; the warm-up rounds compile
+        compile_layers(model)
     times = interleaved_seconds({"forward": forward, "pt_step": step(pt_loss, [prompt.weight]),
                                  "distill_step": step(distill_loss, list(mpt.parameters())),
                                  "adapt_step": step(adapt_loss, [adapt_prompt.u, adapt_prompt.v]),
                                  "peft_pt_step": peft_step}, args.repeats, args.warmup)
     seconds = {name: statistics.median(ts) for name, ts in times.items()}
-    flops = {"pt": flop_ratio(pt_loss), "distill": flop_ratio(distill_loss), "adapt": flop_ratio(adapt_loss)}
+    with torch.compiler.set_stance("force_eager"):  # FLOPs of the eager ops
+        flops = {"pt": flop_ratio(pt_loss), "distill": flop_ratio(distill_loss), "adapt": flop_ratio(adapt_loss)}
     emit({
         "benchmark": "train_step", "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1],
-        "attention": model.config._attn_implementation,
+        "attention": model.config._attn_implementation, "compiled": args.compile,
         "batch": args.batch, "prompt_length": L, "input_length": args.input_length, "machine": machine(),
         "seconds": seconds,
         "step_over_forward": {k: median_ratio(times[f"{k}_step"], times["forward"]) for k in ("pt", "distill", "adapt")},
