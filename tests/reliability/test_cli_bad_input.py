@@ -74,7 +74,7 @@ ROWS = [
     ("serve unknown task", ["serve", "--library", "{LIB}", "--tasks", "med_ner,nope"], "no task 'nope'"),
     # report
     ("report no run", ["report", "{TMP}/norun"], "no such run folder"),
-    ("report bad results", ["report", "{TMP}/badrun", "--no-plots"], "methods.mpt.tasks.t1.score must be a number"),
+    ("report bad results", ["report", "{TMP}/badrun", "--no-plots"], "methods.mpt.tasks.t1.score must be a finite number"),
 ]
 DEBUG_ROWS = ["config missing", "corrupt checkpoint", "convert bad JSON line", "library tampered", "predict wrong input",
               "report bad results"]
