@@ -1,12 +1,22 @@
-"""Shared fixtures: a tiny hand-made task suite and tiny random backbones (no downloads)."""
+"""Shared fixtures: a tiny hand-made task suite and tiny random backbones (no downloads).
+
+Every hypothesis test replays a derandomized set of examples (the "replay" profile), so a run cannot
+fail on a case drawn for the first time; CLINICAL_MPT_FUZZ_EXAMPLES=N switches to random draws
+("campaign", see tests/fuzz_bytes.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
+
+settings.register_profile("replay", derandomize=True)
+settings.register_profile("campaign", derandomize=False)
+settings.load_profile("campaign" if os.environ.get("CLINICAL_MPT_FUZZ_EXAMPLES") else "replay")
 
 DRUGS = ["metformin", "lisinopril", "aspirin", "heparin", "insulin", "warfarin", "atorvastatin", "amoxicillin"]
 DOSES = ["500 mg", "10 mg", "81 mg", "5000 units", "20 units", "5 mg", "40 mg", "875 mg"]

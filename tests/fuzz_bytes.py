@@ -1,8 +1,22 @@
-"""A hypothesis strategy shared by the fuzz tests: a file's bytes, mutated."""
+"""Hypothesis helpers shared by the fuzz tests: their settings, and a file's bytes, mutated."""
 
 from __future__ import annotations
 
+import os
+
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+CAMPAIGN = int(os.environ.get("CLINICAL_MPT_FUZZ_EXAMPLES", "0") or 0)
+
+
+def fuzz_settings(examples: int, campaign_factor: int = 1) -> settings:
+    """`examples` examples per test; under CLINICAL_MPT_FUZZ_EXAMPLES=N (a random campaign, the
+    "campaign" profile of tests/conftest.py) N x campaign_factor new ones each run: that is how new
+    bugs are found, and each one found becomes a regression test. The default suite replays the same
+    derandomized examples ("replay" profile), so CI cannot fail on a case drawn for the first time."""
+    return settings(max_examples=CAMPAIGN * campaign_factor or examples, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @st.composite

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_bytes import fuzz_settings, mutated_bytes
+from hypothesis import given
 from hypothesis import strategies as st
-from fuzz_bytes import mutated_bytes
 
 from clinical_mpt.data.canonical import validate_examples
 from clinical_mpt.data.loaders import LOADERS
@@ -38,7 +38,7 @@ def mutate(original: bytes):
 
 
 @pytest.mark.parametrize("fmt", sorted(CASES))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(60)
 @given(data=st.data())
 def test_loader_raises_only_data_error(fmt, data):
     fixture, options = CASES[fmt]

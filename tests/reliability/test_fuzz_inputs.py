@@ -13,23 +13,20 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from fuzz_bytes import mutated_bytes
+from fuzz_bytes import fuzz_settings, mutated_bytes
 
 from clinical_mpt.errors import ClinicalMPTError
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = int(os.environ.get("CLINICAL_MPT_FUZZ_EXAMPLES", "60"))  # raise for a longer fuzzing campaign
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                      HealthCheck.function_scoped_fixture])
+FUZZ = fuzz_settings(60)
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats(allow_nan=True) | st.text(max_size=12),
@@ -299,7 +296,7 @@ VALID_INPUTS = {
 }
 
 
-@settings(max_examples=4 * EXAMPLES, deadline=None)
+@fuzz_settings(240, campaign_factor=4)
 @given(data=st.data())
 def test_request_inputs_raise_only_input_errors(data):
     from clinical_mpt.serve.inputs import check_input, input_chars

@@ -3,13 +3,14 @@ examples survive the format -> parse -> score round trip with a perfect primary 
 
 import string
 
-from hypothesis import given, settings, strategies as st
+from fuzz_bytes import fuzz_settings
+from hypothesis import given, strategies as st
 
 from clinical_mpt.data.canonical import NLI_LABELS, PREDICTION_FIELD, TYPES
 from clinical_mpt.tasks import TASK_TYPES
 from clinical_mpt.tasks.normalize import normalize_mention, squad_normalize
 
-FUZZ = settings(max_examples=150, deadline=None)
+FUZZ = fuzz_settings(150)
 EXAMPLES = {
     "ner": {"id": "x", "type": "ner", "text": "Metformin 500 mg; aspirin.", "entities": []},
     "re": {"id": "x", "type": "re", "text": "Metformin 500 mg.", "relations": []},
@@ -133,7 +134,7 @@ def test_nli_round_trip(label):
     _perfect("nli", {"id": "g", "type": "nli", "premise": "p", "hypothesis": "h", "label": label})
 
 
-@settings(max_examples=60, deadline=None)
+@fuzz_settings(60)
 @given(summary=st.lists(WORD, min_size=1, max_size=10).map(" ".join).filter(lambda s: any(c.isalnum() for c in s)))
 def test_summarization_round_trip(summary):
     _perfect("summarization", {"id": "g", "type": "summarization", "text": "t", "summary": summary})
