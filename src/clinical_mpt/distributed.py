@@ -28,8 +28,8 @@ they are averaged as above, with clinical-mpt's own optimizer.
 
 from __future__ import annotations
 
-import os
 import json
+import os
 from contextlib import nullcontext
 from datetime import timedelta
 
@@ -107,10 +107,10 @@ def deepspeed_zero_config() -> dict:
         elif offload != "none":
             raise ConfigError(f"offload_param_device: {offload} needs an nvme_path: give a deepspeed_config_file "
                               "with zero_optimization.offload_param (https://www.deepspeed.ai/docs/config-json/)")
-    try:
-        zero["stage"] = int(zero.get("stage", 0))
-    except (TypeError, ValueError):
-        raise ConfigError(f"DeepSpeed zero stage {zero.get('stage')!r}: must be 0, 1, 2 or 3") from None
+    stage = zero.get("stage", 0)
+    if str(stage) not in ("0", "1", "2", "3") or isinstance(stage, bool):
+        raise ConfigError(f"DeepSpeed zero stage {stage!r}: must be 0, 1, 2 or 3")
+    zero["stage"] = int(stage)
     return zero
 
 

@@ -110,7 +110,8 @@ def test_deepspeed_zero_settings_come_from_the_launch(deepspeed_launch, monkeypa
     monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", str(conf))
     assert d.deepspeed_zero_config() == {"stage": 3, "offload_param": {"device": "nvme", "nvme_path": "/nvme"}}
     for bad, message in [("{", "cannot be read"), ('{"zero_optimization": [3]}', "must be an object"),
-                         ('{"zero_optimization": {"stage": "three"}}', "must be 0, 1, 2 or 3")]:
+                         ('{"zero_optimization": {"stage": "three"}}', "must be 0, 1, 2 or 3"),
+                         ('{"zero_optimization": {"stage": 4}}', "must be 0, 1, 2 or 3")]:
         conf.write_text(bad)
         with pytest.raises(ConfigError, match=message):
             d.deepspeed_zero_config()
