@@ -225,7 +225,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     t = time.perf_counter()
-    bb = load_backbone(args.backbone, args.dtype)
+    bb = load_backbone(args.backbone, args.dtype, inference_only=True)  # the engine's choice: sdpa on the CPU too
     load_s = time.perf_counter() - t
     prompts = random_prompts(bb.model, args.tasks, args.prompt_length)
     states = [compute_prompt_states(bb.model, p) for p in prompts]

@@ -44,7 +44,7 @@ def main() -> None:
     p.add_argument("--input-tokens", default="128,512")
     p.add_argument("--top", type=int, default=6)
     args = p.parse_args()
-    bb = load_backbone(args.backbone, args.dtype, args.attention)
+    bb = load_backbone(args.backbone, args.dtype, args.attention, inference_only=True)  # as the serving engine
     model, pad = bb.model, bb.tokenizer.pad_token_id
     g = torch.Generator().manual_seed(0)
     prompt = torch.randn(PROMPT, model.config.hidden_size, generator=g) * 0.02        # (L, d)

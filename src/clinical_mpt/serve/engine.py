@@ -114,7 +114,7 @@ class Engine:
                 raise UnknownTaskError(f"no task {', '.join(map(repr, unknown))} in {lib.root}; "
                                        f"available: {', '.join(lib.names()) or '(none)'}")
         entries = lib.load_all(None, tasks)  # checksums and versions, before the (slow) backbone load
-        backbone = backbone or load_backbone(backbone_name or lib.backbone_name, dtype)
+        backbone = backbone or load_backbone(backbone_name or lib.backbone_name, dtype, inference_only=True)
         lib.check_backbone(backbone.fingerprint)
         return cls(backbone, [TaskPrompt.from_entry(e) for e in entries.values()], config)
 
