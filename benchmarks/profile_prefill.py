@@ -52,7 +52,7 @@ def main() -> None:
     result = {"benchmark": "profile_prefill", "backbone": args.backbone, "dtype": str(bb.dtype).split(".")[-1],
               "attention": model.config._attn_implementation, "machine": machine(), "prompt_length": PROMPT}
     for n in [int(x) for x in args.input_tokens.split(",")]:
-        inputs = [torch.randint(10, 20000, (n,), generator=g).tolist()]
+        inputs = [torch.randint(10, min(bb.fingerprint.vocab_size, 20000), (n,), generator=g).tolist()]
         cached = lambda: prefill_cached(model, [states], inputs, pad)                  # noqa: E731
         uncached = lambda: prefill_uncached(model, [prompt], inputs)                   # noqa: E731
         c_s, u_s, ratio = paired_medians(cached, uncached, args.repeats, args.warmup)

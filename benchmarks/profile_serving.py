@@ -38,7 +38,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     prompts = [0.02 * torch.randn(PROMPT, model.config.hidden_size, generator=g) for _ in range(ROWS)]
     states = [compute_prompt_states(model, prompt) for prompt in prompts]
-    inputs = [torch.randint(10, 20000, (INPUT,), generator=g).tolist() for _ in range(ROWS)]
+    vocab = min(bb.fingerprint.vocab_size, 20000)
+    inputs = [torch.randint(10, vocab, (INPUT,), generator=g).tolist() for _ in range(ROWS)]
     no_prompt = [prompts[0][:0]] * ROWS                                         # (0, d): the bare backbone
 
     def served():
