@@ -68,9 +68,9 @@ def _greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]
         embeds[i, start + L:] = emb_layer(torch.tensor(ids, dtype=torch.long, device=device))
         mask[i, start:] = 1
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    key = cache_kwarg(model)
+    key, last = cache_kwarg(model), keep_logits(1, device)  # `last`: built once, used at every step
     out = model(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                logits_to_keep=keep_logits(1, device), **{key: DynamicCache()})
+                logits_to_keep=last, **{key: DynamicCache()})
     generated = [[] for _ in range(B)]
     done = [False] * B
     for _ in range(max_new_tokens):
@@ -87,6 +87,5 @@ def _greedy_generate(model, prompts: torch.Tensor | None, inputs: list[list[int]
         position_ids = position_ids[:, -1:] + 1
         finished = torch.tensor(done, device=device)
         out = model(input_ids=next_ids.masked_fill(finished, pad_id)[:, None], attention_mask=mask,
-                    position_ids=position_ids, use_cache=True, logits_to_keep=keep_logits(1, device),
-                    **{key: returned_cache(out)})
+                    position_ids=position_ids, use_cache=True, logits_to_keep=last, **{key: returned_cache(out)})
     return generated

@@ -65,7 +65,7 @@ def greedy_decode(model, out, mask: torch.Tensor, position_ids: torch.Tensor, bu
     B = len(budgets)
     generated: list[list[int]] = [[] for _ in range(B)]
     done = torch.tensor([b <= 0 for b in budgets])
-    key = cache_kwarg(model)
+    key, last = cache_kwarg(model), keep_logits(1, mask.device)  # `last`: built once, used at every step
     for _ in range(max(budgets, default=0)):
         if done.all():
             break
@@ -84,5 +84,5 @@ def greedy_decode(model, out, mask: torch.Tensor, position_ids: torch.Tensor, bu
         position_ids = position_ids[:, -1:] + 1
         step_ids = next_ids.masked_fill(done, pad_id)[:, None].to(mask.device)
         out = model(input_ids=step_ids, attention_mask=mask, position_ids=position_ids, use_cache=True,
-                    logits_to_keep=keep_logits(1, mask.device), **{key: returned_cache(out)})
+                    logits_to_keep=last, **{key: returned_cache(out)})
     return generated
