@@ -278,11 +278,14 @@ def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "
     fp = fingerprint(model)  # of the whole model, before any sharding
     from clinical_mpt import distributed
 
-    if distributed.fsdp_requested() or distributed.zero3_requested():
-        if quantization is not None:
-            raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP or ZeRO-3; "
-                              "use load_in: none")
-        distributed.shard_layers(model) if distributed.fsdp_requested() else distributed.partition_zero3(model)
+    fsdp, zero3 = distributed.fsdp_requested(), distributed.zero3_requested()
+    if (fsdp or zero3) and quantization is not None:
+        raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP or ZeRO-3; "
+                          "use load_in: none")
+    if fsdp:
+        distributed.shard_layers(model)
+    elif zero3:
+        distributed.partition_zero3(model)
     return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fp)
 
 

@@ -74,8 +74,8 @@ def _check_method(m, path: Path, where: str) -> None:
             _fail(path, w, "must be an object")
         for task, entry in _need(shot, "tasks", lambda v: isinstance(v, dict), "an object", path, w).items():
             _check_task(entry, path, f"{w}.tasks.{task}", few_shot=True)
-        _need(shot, "average", finite, "a number", path, w)
-        _need(shot, "std", finite, "a number", path, w)
+        _need(shot, "average", finite, "a finite number", path, w)
+        _need(shot, "std", finite, "a finite number", path, w)
 
 
 def check_results(results, path: Path) -> dict:
