@@ -32,9 +32,10 @@ import sys
 import time
 
 import torch
-from _common import paired_medians
+from _common import median_seconds, paired_medians
 
 from clinical_mpt.backbone import load_backbone
+from clinical_mpt.prompts import init_prompt
 from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
 from clinical_mpt.serve.prompt_cache import compute_prompt_states
 
@@ -63,21 +64,10 @@ def note(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def median_time(fn, repeats: int) -> float:
-    """Median seconds of fn() over `repeats` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def random_prompts(model, n: int, length: int, seed: int = 0) -> list[torch.Tensor]:
-    emb = model.get_input_embeddings().weight.detach().float()
+    """n prompts (L, d) initialised like a teacher's (`prompt.init: vocab`)."""
     g = torch.Generator().manual_seed(seed)
-    return [emb[torch.randint(0, min(emb.shape[0], 5000), (length,), generator=g)].clone() for _ in range(n)]
+    return [init_prompt(model.get_input_embeddings().weight, length, "vocab", generator=g) for _ in range(n)]
 
 
 def random_inputs(vocab: int, n: int, length: int, seed: int = 1) -> list[list[int]]:
@@ -111,7 +101,7 @@ def bench_mixed_vs_single(bb, args, prompts, states) -> dict:
 def bench_prefill(bb, args, prompts, states) -> dict:
     model, pad, out = bb.model, bb.tokenizer.pad_token_id, {}
     b = args.prefill_batch
-    state_s = median_time(lambda: compute_prompt_states(model, prompts[0]), args.repeats)
+    state_s = median_seconds(lambda: compute_prompt_states(model, prompts[0]), args.repeats, 1)
     for n in [int(x) for x in args.input_tokens.split(",")]:
         inputs = random_inputs(bb.fingerprint.vocab_size, b, n, seed=n)
         cached, uncached, ratio = paired_medians(
@@ -178,7 +168,7 @@ def bench_engine_vs_peft(bb, args, prompts, states) -> dict:
 
     model, pad = bb.model, bb.tokenizer.pad_token_id
     inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len, seed=7)
-    ours_s = median_time(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats)
+    ours_s = median_seconds(lambda: generate_cached(model, states, inputs, args.new_tokens, pad), args.repeats, 1)
     ours = generate_cached(model, states, inputs, args.new_tokens, pad)
 
     cfg = PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=args.prompt_length)
