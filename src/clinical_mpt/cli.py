@@ -23,7 +23,7 @@ COMMANDS = {
     "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
     "sweep": ("clinical_mpt.recipes.sweep", "choose a method's learning rate on the target tasks' dev split"),
     "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
-    "score": ("clinical_mpt.tasks.score_cli", "score a prediction file against a gold file"),
+    "score": ("clinical_mpt.commands.score", "score a prediction file against a gold file"),
     # the prompt library and serving
     "library": ("clinical_mpt.commands.library", "manage prompt libraries: list, show, add (from a run), remove, verify, export/import peft prompts"),
     "predict": ("clinical_mpt.commands.predict", "predict with a task of the prompt library (a text, or a JSONL file of inputs)"),

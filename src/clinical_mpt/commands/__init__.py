@@ -1,1 +1,1 @@
-"""Thin CLI command modules (`configure(parser)` + `main(args)`) for the library, predict and serve."""
+"""Thin CLI command modules (`configure(parser)` + `main(args)`) for the library, predict, score and serve."""

@@ -35,12 +35,12 @@ def read_inputs(args, type_: str) -> list[dict]:
     """Canonical-format rows from --input, or the positional TEXT as {"id": "1", "text": TEXT}."""
     from clinical_mpt.data.jsonl import read_jsonl
     from clinical_mpt.errors import ConfigError, DataError
-    from clinical_mpt.serve.inputs import TEXT_TYPES, input_fields
+    from clinical_mpt.serve.inputs import input_fields, takes_one_text
 
     if (args.text is None) == (args.input is None):
         raise ConfigError("give either a TEXT argument or --input FILE.jsonl (not both)")
     if args.text is not None:
-        if type_ not in TEXT_TYPES:
+        if not takes_one_text(type_):
             raise ConfigError(f"task {args.task} is a {type_} task: its inputs need "
                               f"{', '.join(input_fields(type_))}; put them in a JSONL file and use --input")
         return [{"id": "1", "text": args.text}]

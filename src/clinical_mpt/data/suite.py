@@ -6,16 +6,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from clinical_mpt.batching import TaskData
-from clinical_mpt.data.canonical import TYPES, validate_examples
+from clinical_mpt.data.canonical import validate_examples
 from clinical_mpt.data.jsonl import parse_json, read_jsonl
 from clinical_mpt.errors import ConfigError, DataError
+from clinical_mpt.tasks.base import TASK_NAME
+from clinical_mpt.tasks.registry import TASK_TYPES
 
 ROLES = ("source", "target")
-TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # a folder name: no '/', no '..' (as in the library)
 
 
 def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
@@ -48,8 +48,8 @@ def check_suite(suite, path: Path) -> None:
         name = t.get("name") if isinstance(t, dict) else None
         if not isinstance(name, str) or not TASK_NAME.match(name):
             raise DataError(f"{path}: tasks[{i}]: 'name' must be letters, digits, '_', '.' or '-' (got {name!r})")
-        if t.get("type") not in TYPES or t.get("role") not in ROLES or name in seen:
-            raise DataError(f"{path}: task {name}: needs a unique name, 'type' one of {', '.join(TYPES)} "
+        if not isinstance(t.get("type"), str) or t["type"] not in TASK_TYPES or t.get("role") not in ROLES or name in seen:
+            raise DataError(f"{path}: task {name}: needs a unique name, 'type' one of {', '.join(TASK_TYPES)} "
                             f"and 'role' source or target")
         seen.add(name)
 

@@ -10,18 +10,17 @@ factors; `parameters` still records what the method stores per task (r(L + d) fo
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import torch
 
-from clinical_mpt.data.canonical import TYPES
 from clinical_mpt.errors import ArtifactError
+from clinical_mpt.tasks.base import TASK_NAME
+from clinical_mpt.tasks.registry import TASK_TYPES
 
 FORMAT_VERSION = 1
 METHODS = ("mpt", "pt", "teacher")
 PROMPT_KEY = "prompt"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 class LibraryError(ArtifactError):
@@ -30,7 +29,7 @@ class LibraryError(ArtifactError):
 
 def check_name(name: str) -> str:
     """Task names become folder names: letters, digits, '_', '.', '-' only (no paths)."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not TASK_NAME.match(name):
         raise LibraryError(f"invalid task name {name!r}: use letters, digits, '_', '.' or '-' "
                            "(at most 100 characters, starting with a letter or digit)")
     return name
@@ -109,7 +108,7 @@ def check_entry(config: dict, prompt: torch.Tensor, where: str) -> None:
             raise LibraryError(f"{where}: config.json is missing {key!r}")
     if not isinstance(config["backbone"], dict):
         raise LibraryError(f"{where}: config.json 'backbone' must be an object (the backbone fingerprint)")
-    if config["type"] not in TYPES:
+    if not isinstance(config["type"], str) or config["type"] not in TASK_TYPES:
         raise LibraryError(f"{where}: unknown task type {config['type']!r}")
     if prompt.ndim != 2 or prompt.shape[0] != config["prompt_length"]:
         raise LibraryError(f"{where}: prompt has shape {tuple(prompt.shape)} but config.json says "

@@ -27,8 +27,9 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.library.entry import (FORMAT_VERSION, NAME_RE, PROMPT_KEY, Entry, LibraryError, check_entry,
-                                        check_name, now_iso)
+from clinical_mpt.library.entry import (FORMAT_VERSION, PROMPT_KEY, Entry, LibraryError, check_entry, check_name,
+                                        now_iso)
+from clinical_mpt.tasks.base import TASK_NAME
 
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
@@ -56,7 +57,7 @@ def manifest_problem(manifest: dict) -> str | None:
     if not isinstance(manifest["backbone"].get("fingerprint", {}), dict):
         return "'backbone.fingerprint' must be an object"
     for name, record in manifest["entries"].items():
-        if not NAME_RE.match(name):
+        if not TASK_NAME.match(name):
             return f"entry {name!r} is not a task name (letters, digits, '_', '.', '-'; no paths)"
         if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
             return f"entry {name!r} needs a 'files' object of SHA-256 checksums"

@@ -1,27 +1,19 @@
-"""What a prediction request must give for each task type: the input fields of the canonical format.
+"""What a prediction request must give for each task type: the input fields its TaskType declares.
 
     ner, re, summarization   text
     nli                      premise, hypothesis
     qa                       context, question
     mcqa                     question, options {key: text} (at least two) [, context]
 
-Gold fields (entities, label, answers, ...) are ignored if present.
+(the built-in types; `TaskType.inputs` is the definition). Gold fields (entities, label, answers, ...)
+are ignored if present.
 """
 
 from __future__ import annotations
 
 from clinical_mpt.errors import DataError
-
-REQUIRED = {
-    "ner": ("text",),
-    "re": ("text",),
-    "summarization": ("text",),
-    "nli": ("premise", "hypothesis"),
-    "qa": ("context", "question"),
-    "mcqa": ("question", "options"),
-}
-OPTIONAL = {"mcqa": ("context",)}
-TEXT_TYPES = ("ner", "re", "summarization")  # types whose whole input is one `text`
+from clinical_mpt.tasks.base import InputField
+from clinical_mpt.tasks.registry import TASK_TYPES, get_task_type
 
 
 class InputError(DataError):
@@ -39,8 +31,29 @@ def is_text(value) -> bool:
     return True
 
 
+def _fields(type_: str) -> list[InputField]:
+    """The type's input fields, required ones first (each group in declaration order)."""
+    inputs = get_task_type(type_).inputs
+    return [f for f in inputs if not f.optional] + [f for f in inputs if f.optional]
+
+
 def input_fields(type_: str) -> list[str]:
-    return list(REQUIRED[type_]) + [f"{f}?" for f in OPTIONAL.get(type_, ())]
+    """Field names, optional ones marked with '?': e.g. ["question", "options", "context?"]."""
+    return [f"{f.name}?" if f.optional else f.name for f in _fields(type_)]
+
+
+def takes_one_text(type_: str) -> bool:
+    """The type's whole input is one `text` (ner, re, summarization): a bare string can be its input."""
+    return [(f.name, f.optional) for f in get_task_type(type_).inputs] == [("text", False)]
+
+
+def type_forms() -> dict[str, dict]:
+    """{type: {"label", "fields": [{"name", "label", "kind", "optional"}]}} for every registered type,
+    in registry order: what the web console builds its input forms from (GET /v1/tasks)."""
+    return {name: {"label": t.label,
+                   "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "optional": f.optional}
+                              for f in t.inputs]}
+            for name, t in TASK_TYPES.items()}
 
 
 def check_input(type_: str, inp, where: str = "input") -> dict:
@@ -48,14 +61,14 @@ def check_input(type_: str, inp, where: str = "input") -> dict:
     if not isinstance(inp, dict):
         raise InputError(f"{where}: expected a JSON object with {', '.join(input_fields(type_))}")
     out = {}
-    for key in REQUIRED[type_] + OPTIONAL.get(type_, ()):
-        value = inp.get(key)
-        if value is None and key in OPTIONAL.get(type_, ()):
+    for field in _fields(type_):
+        key, value = field.name, inp.get(field.name)
+        if value is None and field.optional:
             continue
-        if key == "options":
+        if field.kind == "options":
             if not isinstance(value, dict) or len(value) < 2 or not all(
                     is_text(k) and is_text(v) for k, v in value.items()):
-                raise InputError(f"{where}: 'options' must map at least two keys to option texts, "
+                raise InputError(f"{where}: '{key}' must map at least two keys to option texts, "
                                  'e.g. {"A": "aspirin", "B": "heparin"}')
         elif not isinstance(value, str) or not value.strip():
             raise InputError(f"{where}: a {type_} task needs a non-empty string '{key}' "

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
 from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, one_line
 
 DEFAULT_INSTRUCTION = "Choose the correct option. Answer with its letter."
@@ -27,6 +28,12 @@ def format_input(ex: dict, instruction: str | None = None) -> str:
     lines.append(f"Question: {ex['question']}")
     lines += [f"{key}. {one_line(text)}" for key, text in ex["options"].items()]
     return build_input(instruction or DEFAULT_INSTRUCTION, lines)
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `answer`, one of the option keys."""
+    if ex.get("answer") not in ex["options"]:
+        raise DataError(f"{where}: answer {ex.get('answer')!r} is not one of the option keys {sorted(ex['options'])}")
 
 
 def format_target(ex: dict) -> str:
@@ -67,9 +74,14 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 MCQA = TaskType(
     name="mcqa",
+    label="Multiple choice",
     primary_metric="accuracy",
     max_new_tokens=4,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("context", "Context", optional=True), InputField("question", "Question", "line"),
+            InputField("options", "Options", "options")),
+    prediction_field="answer",
+    validate=validate,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

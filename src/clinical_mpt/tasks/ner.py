@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
+from clinical_mpt.tasks.entities import check_entity, check_predicted_entity, span_text
 from clinical_mpt.tasks.metrics import set_prf
 from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
 
@@ -26,6 +28,18 @@ NONE = "none"
 
 def format_input(ex: dict, instruction: str | None = None) -> str:
     return build_input(instruction or DEFAULT_INSTRUCTION, [f"Text: {ex['text']}"])
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `entities`, a list of typed entities whose offsets, when given, cover their `text`."""
+    text = ex["text"]
+    if not isinstance(ex.get("entities"), list):
+        raise DataError(f"{where}: field 'entities' must be a list")
+    for ent in ex["entities"]:
+        check_entity(ent, text, where, need_type=True)
+        if "start" in ent and span_text(ent, text) != ent["text"]:
+            raise DataError(f"{where}: entity text {ent['text']!r} does not match the text at its offsets"
+                            f" ({span_text(ent, text)!r})")
 
 
 def _key(ent: dict) -> tuple[str, str]:
@@ -103,9 +117,14 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 NER = TaskType(
     name="ner",
+    label="Named entities",
     primary_metric="f1",
     max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("text", "Clinical text"),),
+    prediction_field="entities",
+    validate=validate,
+    prediction_item=check_predicted_entity,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

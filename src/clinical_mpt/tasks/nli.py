@@ -13,18 +13,26 @@ from __future__ import annotations
 
 import re
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
 from clinical_mpt.tasks.normalize import clean_generation
 
 DEFAULT_INSTRUCTION = ("Does the premise entail, contradict, or neither the hypothesis? "
                        "Answer entailment, neutral or contradiction.")
-# label stem -> label; covers clinical_mpt.data.canonical.NLI_LABELS
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+# label stem -> label; covers NLI_LABELS
 _STEMS = {"entail": "entailment", "neutral": "neutral", "contradict": "contradiction"}
 
 
 def format_input(ex: dict, instruction: str | None = None) -> str:
     return build_input(instruction or DEFAULT_INSTRUCTION,
                        [f"Premise: {ex['premise']}", f"Hypothesis: {ex['hypothesis']}"])
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `label`, one of NLI_LABELS."""
+    if ex.get("label") not in NLI_LABELS:
+        raise DataError(f"{where}: unknown NLI label {ex.get('label')!r}; expected one of {', '.join(NLI_LABELS)}")
 
 
 def format_target(ex: dict) -> str:
@@ -77,9 +85,13 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 NLI = TaskType(
     name="nli",
+    label="Inference (NLI)",
     primary_metric="macro_f1",
     max_new_tokens=4,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("premise", "Premise"), InputField("hypothesis", "Hypothesis", "line")),
+    prediction_field="label",
+    validate=validate,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
 from clinical_mpt.tasks.normalize import clean_generation, one_line, squad_normalize
 
 DEFAULT_INSTRUCTION = "Answer the question with a short span copied from the context."
@@ -20,6 +21,13 @@ DEFAULT_INSTRUCTION = "Answer the question with a short span copied from the con
 def format_input(ex: dict, instruction: str | None = None) -> str:
     return build_input(instruction or DEFAULT_INSTRUCTION,
                        [f"Context: {ex['context']}", f"Question: {ex['question']}"])
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `answers`, a non-empty list of strings."""
+    answers = ex.get("answers")
+    if not isinstance(answers, list) or not answers or not all(isinstance(a, str) for a in answers):
+        raise DataError(f"{where}: field 'answers' must be a non-empty list of strings")
 
 
 def format_target(ex: dict) -> str:
@@ -69,9 +77,13 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 QA = TaskType(
     name="qa",
+    label="Question answering",
     primary_metric="f1",
     max_new_tokens=24,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("context", "Context"), InputField("question", "Question", "line")),
+    prediction_field="answer",
+    validate=validate,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

@@ -1,4 +1,9 @@
-"""The task-type registry: name -> TaskType. A new task type is one file plus one line here."""
+"""The task-type registry: name -> TaskType. A new task type is one file plus one line here.
+
+Everything else that depends on the set of task types reads this dict when it runs: the canonical
+validation (`clinical_mpt.data.canonical`), the server's input checks (`clinical_mpt.serve.inputs`),
+the web console's input forms (GET /v1/tasks), the synthetic suite and `clinical-mpt score`.
+"""
 
 from __future__ import annotations
 

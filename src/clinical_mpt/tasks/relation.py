@@ -13,7 +13,9 @@ Not representable: types containing ":" or ";", argument texts containing ";" or
 
 from __future__ import annotations
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
+from clinical_mpt.tasks.entities import check_entity, check_predicted_relation
 from clinical_mpt.tasks.metrics import set_prf
 from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
 
@@ -25,6 +27,20 @@ ARROW = "->"
 
 def format_input(ex: dict, instruction: str | None = None) -> str:
     return build_input(instruction or DEFAULT_INSTRUCTION, [f"Text: {ex['text']}"])
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `relations`, each with a `type` and `head`/`tail` arguments; optional typed `entities`."""
+    text = ex["text"]
+    if not isinstance(ex.get("relations"), list):
+        raise DataError(f"{where}: field 'relations' must be a list")
+    for rel in ex["relations"]:
+        if not isinstance(rel, dict) or not isinstance(rel.get("type"), str):
+            raise DataError(f"{where}: each relation needs a 'type' string")
+        for arg in ("head", "tail"):
+            check_entity(rel.get(arg), text, f"{where} (relation {arg})", need_type=False)
+    for ent in ex.get("entities", []) or []:
+        check_entity(ent, text, where, need_type=True)
 
 
 def _arg_text(arg) -> str:
@@ -85,9 +101,14 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 RE = TaskType(
     name="re",
+    label="Relations",
     primary_metric="f1",
     max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("text", "Clinical text"),),
+    prediction_field="relations",
+    validate=validate,
+    prediction_item=check_predicted_relation,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

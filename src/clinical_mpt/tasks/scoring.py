@@ -1,7 +1,7 @@
 """Scoring prediction rows against gold rows matched by `id`, and checking prediction rows.
 
-A prediction row is `{"id": str, <field>: value}` where the field is
-`clinical_mpt.data.canonical.PREDICTION_FIELD[type]`:
+A prediction row is `{"id": str, <field>: value}` where the field is the task type's
+`prediction_field`:
 - ner:  "entities":  [{"type": str, "text": str, "start"?: int, "end"?: int}, ...]
 - re:   "relations": [{"type": str, "head": {"text": str, ...}, "tail": {"text": str, ...}}, ...]
 - qa, mcqa: "answer": str;  nli: "label": str;  summarization: "summary": str
@@ -9,40 +9,20 @@ A prediction row is `{"id": str, <field>: value}` where the field is
 
 from __future__ import annotations
 
-from clinical_mpt.data.canonical import PREDICTION_FIELD
 from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.registry import get_task_type
 
 
 def empty_prediction(type_name: str, id_: str) -> dict:
     """The prediction that stands in for a missing one: no entities / relations, or ""."""
-    field = PREDICTION_FIELD[type_name]
-    return {"id": id_, field: [] if type_name in ("ner", "re") else ""}
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_item(item, type_name: str, where: str) -> None:
-    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-        raise DataError(f"{where}: each predicted {'entity' if type_name == 'ner' else 'relation'} "
-                        "must be an object with a 'type' string")
-    if type_name == "ner":
-        if not isinstance(item.get("text"), str):
-            raise DataError(f"{where}: each predicted entity needs a 'text' string")
-        if ("start" in item or "end" in item) and not (_is_int(item.get("start")) and _is_int(item.get("end"))):
-            raise DataError(f"{where}: entity offsets must both be integers, got start={item.get('start')!r} "
-                            f"end={item.get('end')!r}")
-        return
-    for arg in ("head", "tail"):
-        if not isinstance(item.get(arg), dict) or not isinstance(item[arg].get("text"), str):
-            raise DataError(f"{where}: each predicted relation needs '{arg}': {{\"text\": str}}")
+    task_type = get_task_type(type_name)
+    return {"id": id_, task_type.prediction_field: task_type.empty_prediction()}
 
 
 def validate_prediction(row, where: str, type_name: str) -> dict:
     """Check one prediction row; return it unchanged or raise DataError naming `where`."""
-    field = PREDICTION_FIELD[type_name]
+    task_type = get_task_type(type_name)
+    field = task_type.prediction_field
     if not isinstance(row, dict):
         raise DataError(f"{where}: expected a JSON object")
     if not isinstance(row.get("id"), str) or not row["id"]:
@@ -50,11 +30,11 @@ def validate_prediction(row, where: str, type_name: str) -> dict:
     if field not in row:
         raise DataError(f"{where}: missing the prediction field '{field}' (type {type_name})")
     value = row[field]
-    if type_name in ("ner", "re"):
+    if task_type.prediction_item is not None:
         if not isinstance(value, list):
             raise DataError(f"{where}: field '{field}' must be a list, got {type(value).__name__}")
         for item in value:
-            _check_item(item, type_name, where)
+            task_type.prediction_item(item, where)
     elif not isinstance(value, str):
         raise DataError(f"{where}: field '{field}' must be a string, got {type(value).__name__}")
     return row

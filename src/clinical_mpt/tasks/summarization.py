@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
+from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned, need_str
 from clinical_mpt.tasks.normalize import clean_generation, one_line
 
 DEFAULT_INSTRUCTION = "Summarize the clinical text in one or two sentences."
@@ -21,6 +21,11 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 def format_input(ex: dict, instruction: str | None = None) -> str:
     return build_input(instruction or DEFAULT_INSTRUCTION, [f"Text: {ex['text']}"])
+
+
+def validate(ex: dict, where: str) -> None:
+    """Gold: `summary`, a string."""
+    need_str(ex, "summary", where)
 
 
 def format_target(ex: dict) -> str:
@@ -57,9 +62,13 @@ def score(gold: list[dict], preds: list[dict]) -> dict:
 
 SUMMARIZATION = TaskType(
     name="summarization",
+    label="Summarization",
     primary_metric="rougeL",
     max_new_tokens=112,
     default_instruction=DEFAULT_INSTRUCTION,
+    inputs=(InputField("text", "Clinical text"),),
+    prediction_field="summary",
+    validate=validate,
     format_input=format_input,
     format_target=format_target,
     parse=parse,

@@ -20,6 +20,7 @@ from clinical_mpt.data.canonical import validate_example
 from clinical_mpt.data.jsonl import write_json, write_jsonl
 from clinical_mpt.data.synth.styles import STYLES
 from clinical_mpt.data.synth.tasks import TASKS, TaskSpec
+from clinical_mpt.tasks.registry import get_task_type
 
 SPLITS = ("train", "dev", "test")
 MAX_TRIES_PER_EXAMPLE = 50
@@ -30,9 +31,6 @@ DESCRIPTION = (
     "by construction. It contains no patient data and says nothing about clinical validity or real-world accuracy."
 )
 
-# the fields that make up an example's input, by type (used to keep inputs unique)
-INPUT_FIELDS = {"ner": ("text",), "re": ("text",), "qa": ("context", "question"), "mcqa": ("context", "question", "options"),
-                "nli": ("premise", "hypothesis"), "summarization": ("text",)}
 
 
 def task_rng(seed: int, name: str) -> random.Random:
@@ -41,7 +39,8 @@ def task_rng(seed: int, name: str) -> random.Random:
 
 
 def input_key(ex: dict) -> str:
-    return json.dumps([ex.get(f) for f in INPUT_FIELDS[ex["type"]]], sort_keys=True, ensure_ascii=False)
+    """The example's input fields (its type's `inputs`) as one string: used to keep inputs unique."""
+    return json.dumps([ex.get(f.name) for f in get_task_type(ex["type"]).inputs], sort_keys=True, ensure_ascii=False)
 
 
 def generate_task(spec: TaskSpec, seed: int) -> dict[str, list[dict]]:

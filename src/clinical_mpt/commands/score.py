@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from clinical_mpt.data.canonical import PREDICTION_FIELD, TYPES, validate_examples
+from clinical_mpt.data.canonical import validate_examples
 from clinical_mpt.data.jsonl import read_jsonl
 from clinical_mpt.errors import DataError
+from clinical_mpt.tasks import TASK_TYPES, score_predictions, validate_prediction
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,13 +21,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "by 'id'. A gold example with no prediction counts as answered with nothing; predictions "
         "for ids not in the gold file are ignored. Prints one JSON object: the metrics (fractions "
         "between 0 and 1) and n, the number of gold examples.")
-    parser.add_argument("--type", dest="type_", choices=TYPES, default=None,
+    parser.add_argument("--type", dest="type_", choices=list(TASK_TYPES), default=None,
                         help="task type of the gold file; defaults to the 'type' field of its rows")
     parser.add_argument("--gold", required=True, metavar="GOLD.jsonl",
                         help="gold examples in the canonical JSONL format (fields per type: docs/tasks.md)")
     parser.add_argument("--pred", required=True, metavar="PRED.jsonl",
                         help="predictions: one {\"id\": ..., <field>: ...} per line, the field being "
-                             + ", ".join(f"{t}: {f}" for t, f in PREDICTION_FIELD.items()))
+                             + ", ".join(f"{t.name}: {t.prediction_field}" for t in TASK_TYPES.values()))
 
 
 def _gold_type(rows: list[dict], path: str, type_: str | None) -> str:
@@ -41,8 +42,6 @@ def _gold_type(rows: list[dict], path: str, type_: str | None) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from clinical_mpt.tasks.scoring import score_predictions, validate_prediction
-
     gold_rows = read_jsonl(args.gold)
     type_ = _gold_type(gold_rows, args.gold, args.type_)
     gold_rows = validate_examples([{**row, "type": row.get("type", type_)} for row in gold_rows],
