@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -13,7 +14,8 @@ from console_fixtures import RUN_COMMAND, TASKS, live
 
 from clinical_mpt.data.canonical import TYPES
 from clinical_mpt.serve.console_routes import CONSOLE_DIR, STATIC, load_samples
-from clinical_mpt.serve.inputs import check_input
+from clinical_mpt.serve.inputs import check_input, type_forms
+from clinical_mpt.tasks import TASK_TYPES
 
 QWEN_CONFIG = {  # a small local config.json, as a user would upload it
     "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
@@ -139,3 +141,17 @@ def test_samples_cover_every_type_and_are_valid_inputs(client):
         assert len(items) >= 2, type_
         for item in items:
             assert item["title"] and check_input(type_, item["input"], item["title"]) == item["input"]
+
+
+def test_tasks_give_the_console_each_types_input_form(client, monkeypatch):
+    """The page builds its input fields from GET /v1/tasks "types" (the TaskTypes' `inputs`), so a newly
+    registered type gets a form with no edit to the JavaScript."""
+    types = client.get("/v1/tasks").json()["types"]
+    assert types == type_forms() and list(types) == ["ner", "re", "nli", "qa", "mcqa", "summarization"]
+    assert types["mcqa"] == {"label": "Multiple choice", "fields": [
+        {"name": "context", "label": "Context", "kind": "text", "optional": True},
+        {"name": "question", "label": "Question", "kind": "line", "optional": False},
+        {"name": "options", "label": "Options", "kind": "options", "optional": False}]}
+    toy = dataclasses.replace(TASK_TYPES["nli"], name="toy_pair", label="Toy pairs")
+    monkeypatch.setitem(TASK_TYPES, "toy_pair", toy)
+    assert client.get("/v1/tasks").json()["types"]["toy_pair"] == {"label": "Toy pairs", "fields": types["nli"]["fields"]}

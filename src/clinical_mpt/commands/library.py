@@ -15,6 +15,8 @@ import json
 import shlex
 from pathlib import Path
 
+from clinical_mpt.tasks.registry import TASK_TYPES
+
 HELP = "manage prompt libraries: list, show, add (from a run), remove, verify, export/import peft prompts"
 
 
@@ -48,7 +50,7 @@ def configure(parser) -> None:
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--peft", required=True, metavar="CKPT", help="peft adapter folder (safetensors)")
     p.add_argument("--task", required=True, help="name of the new entry")
-    p.add_argument("--type", required=True, help="task type: ner, re, qa, mcqa, nli, summarization")
+    p.add_argument("--type", required=True, help=f"task type: {', '.join(TASK_TYPES)}")
     p.add_argument("--instruction", help="instruction the prompt was trained with (default: the type's)")
     p.add_argument("--backbone", help="backbone to create DIR for when it does not exist yet")
     p.add_argument("--replace", action="store_true", help="overwrite an existing entry")

@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import sys
 
+from clinical_mpt.serve.inputs import check_input, input_fields, takes_one_text
+from clinical_mpt.tasks.registry import TASK_TYPES
+
 HELP = "predict with a task of the prompt library (a text, or a JSONL file of inputs)"
 
 
 def configure(parser) -> None:
-    parser.add_argument("text", nargs="?", metavar="TEXT", help="input text (for ner, re, summarization tasks)")
+    one_text = ", ".join(name for name in TASK_TYPES if takes_one_text(name))
+    parser.add_argument("text", nargs="?", metavar="TEXT", help=f"input text (for {one_text} tasks)")
     parser.add_argument("--task", required=True, help="task name in the library (see `clinical-mpt library list`)")
     parser.add_argument("--input", metavar="FILE.jsonl", help="one canonical-format input per line")
     parser.add_argument("--out", metavar="FILE.jsonl", help="write predictions here (default: stdout)")
@@ -35,7 +39,6 @@ def read_inputs(args, type_: str) -> list[dict]:
     """Canonical-format rows from --input, or the positional TEXT as {"id": "1", "text": TEXT}."""
     from clinical_mpt.data.jsonl import read_jsonl
     from clinical_mpt.errors import ConfigError, DataError
-    from clinical_mpt.serve.inputs import input_fields, takes_one_text
 
     if (args.text is None) == (args.input is None):
         raise ConfigError("give either a TEXT argument or --input FILE.jsonl (not both)")
@@ -58,7 +61,6 @@ def main(args) -> int:
     from clinical_mpt.data.jsonl import write_jsonl
     from clinical_mpt.library import Library, resolve_library
     from clinical_mpt.serve.engine import Engine, EngineConfig, Request
-    from clinical_mpt.serve.inputs import check_input
 
     library = resolve_library(args.library)
     type_ = Library.open(library).entry_config(args.task)["type"]    # check the inputs before loading the model

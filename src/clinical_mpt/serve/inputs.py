@@ -15,6 +15,9 @@ from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField
 from clinical_mpt.tasks.registry import TASK_TYPES, get_task_type
 
+# The order in which the web console groups task types: a display preference, not a list of types
+# (a registered type missing here follows, in registry order).
+CONSOLE_ORDER = ("ner", "re", "nli", "qa", "mcqa", "summarization")
 
 class InputError(DataError):
     """A request's input does not have the fields its task type needs."""
@@ -49,11 +52,12 @@ def takes_one_text(type_: str) -> bool:
 
 def type_forms() -> dict[str, dict]:
     """{type: {"label", "fields": [{"name", "label", "kind", "optional"}]}} for every registered type,
-    in registry order: what the web console builds its input forms from (GET /v1/tasks)."""
-    return {name: {"label": t.label,
+    in CONSOLE_ORDER: what the web console builds its input forms from (GET /v1/tasks)."""
+    names = [n for n in CONSOLE_ORDER if n in TASK_TYPES] + [n for n in TASK_TYPES if n not in CONSOLE_ORDER]
+    return {name: {"label": TASK_TYPES[name].label,
                    "fields": [{"name": f.name, "label": f.label, "kind": f.kind, "optional": f.optional}
-                              for f in t.inputs]}
-            for name, t in TASK_TYPES.items()}
+                              for f in TASK_TYPES[name].inputs]}
+            for name in names}
 
 
 def check_input(type_: str, inp, where: str = "input") -> dict:

@@ -6,9 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-INPUT_HELP = ("Input fields of the task's type, as in the canonical format: ner / re / summarization: "
-              "text; nli: premise, hypothesis; qa: context, question; mcqa: question, options {key: text} "
-              "[, context]")
+from clinical_mpt.serve.inputs import input_fields
+from clinical_mpt.tasks.registry import TASK_TYPES
+
+INPUT_HELP = ("Input fields of the task's type, as in the canonical format ('?' = optional; options: {key: text}): "
+              + "; ".join(f"{name}: {', '.join(input_fields(name))}" for name in TASK_TYPES))
 
 
 class PredictItem(BaseModel):
@@ -45,8 +47,21 @@ class TaskInfo(BaseModel):
     metrics: dict[str, Any] = Field(description="evaluation metrics by split, when known")
 
 
+class InputFieldInfo(BaseModel):
+    name: str
+    label: str = Field(description="the field's name in the web console")
+    kind: str = Field(description="text (multi-line string), line (one-line string) or options ({key: text})")
+    optional: bool
+
+
+class TypeInfo(BaseModel):
+    label: str = Field(description="the task type's name in the web console")
+    fields: list[InputFieldInfo]
+
+
 class TasksResponse(BaseModel):
     tasks: list[TaskInfo]
+    types: dict[str, TypeInfo] = Field(description="every task type (in the console's order): its input fields")
 
 
 class Health(BaseModel):

@@ -1,7 +1,7 @@
 """The REST API (FastAPI): health, task list, and predictions with dynamic mixed-task batching.
 
     GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts"}
-    GET  /v1/tasks      {"tasks": [{"name", "type", "method", "parameters", ...}]}
+    GET  /v1/tasks      {"tasks": [{"name", "type", "method", "parameters", ...}], "types": {type: {"label", "fields"}}}
     POST /v1/predict    {"task", "input": {...}[, "id"]}  or a list of them  -> prediction(s)
     GET  /  and  /v1/library, /v1/roi, /v1/samples: the web console (see console_routes.py)
 
@@ -30,7 +30,7 @@ from clinical_mpt.errors import ClinicalMPTError
 from clinical_mpt.serve.batcher import DynamicBatcher
 from clinical_mpt.serve.console_routes import PUBLIC_PATHS, console_router
 from clinical_mpt.serve.engine import Engine, Request, UnknownTaskError
-from clinical_mpt.serve.inputs import InputError, input_chars
+from clinical_mpt.serve.inputs import InputError, input_chars, type_forms
 from clinical_mpt.serve.schemas import ErrorBody, Health, PredictItem, Prediction, TasksResponse
 
 log = logging.getLogger("clinical_mpt.serve")
@@ -191,7 +191,7 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
 
     @app.get("/v1/tasks", response_model=TasksResponse, responses=errors)
     async def tasks():
-        return {"tasks": engine.task_info()}
+        return {"tasks": engine.task_info(), "types": type_forms()}
 
     @app.post("/v1/predict", response_model=Prediction | list[Prediction], responses=errors)
     async def predict(request: HTTPRequest, body: PredictItem | list[PredictItem] = Body(...)):

@@ -2,20 +2,23 @@
 // library table. Rendering of results is in render.js, the ROI calculator in roi.js.
 "use strict";
 
-const state = { key: "", tasks: [], samples: {}, libraryLoaded: false, runs: 0 };
-const TYPE_ORDER = ["ner", "re", "nli", "qa", "mcqa", "summarization"];
-const TYPE_LABELS = { ner: "Named entities", re: "Relations", nli: "Inference (NLI)", qa: "Question answering",
-                      mcqa: "Multiple choice", summarization: "Summarization" };
-// Input fields per task type: [field, label, control]; mcqa options are typed one per line.
-const FIELDS = {
-  ner: [["text", "Clinical text", "textarea"]],
-  re: [["text", "Clinical text", "textarea"]],
-  summarization: [["text", "Clinical text", "textarea"]],
-  nli: [["premise", "Premise", "textarea"], ["hypothesis", "Hypothesis", "input"]],
-  qa: [["context", "Context", "textarea"], ["question", "Question", "input"]],
-  mcqa: [["context", "Context (optional)", "textarea"], ["question", "Question", "input"],
-         ["options", "Options, one per line as “A. text”", "textarea"]],
-};
+// `types` comes from GET /v1/tasks: {type: {label, fields: [{name, label, kind, optional}]}}, in the
+// order the page groups them; a field's kind is "text" (a text box), "line" (one line) or "options"
+// (typed one per line as "A. text").
+const state = { key: "", tasks: [], types: {}, samples: {}, libraryLoaded: false, runs: 0 };
+
+function typeLabel(type) {
+  return state.types[type] ? state.types[type].label : type;
+}
+
+function typeFields(type) {
+  return state.types[type] ? state.types[type].fields : [];
+}
+
+function fieldLabel(field) {
+  const label = field.kind === "options" ? `${field.label}, one per line as “A. text”` : field.label;
+  return field.optional ? `${label} (optional)` : label;
+}
 
 function showError(message) {
   const box = document.getElementById("error");
@@ -80,10 +83,11 @@ function fillTaskSelect() {
   const select = document.getElementById("task");
   const previous = select.value;
   select.replaceChildren();
-  for (const type of TYPE_ORDER) {
+  const order = [...Object.keys(state.types), ...state.tasks.map((t) => t.type)];
+  for (const type of new Set(order)) {
     const tasks = state.tasks.filter((t) => t.type === type);
     if (!tasks.length) continue;
-    select.append(el("optgroup", { label: TYPE_LABELS[type] },
+    select.append(el("optgroup", { label: typeLabel(type) },
       tasks.map((t) => el("option", { value: t.name, text: `${t.name} (${t.method})` }))));
   }
   if (state.tasks.some((t) => t.name === previous)) select.value = previous;
@@ -98,14 +102,14 @@ function onTaskChange() {
   inputs.replaceChildren();
   document.getElementById("task-info").textContent = "";
   if (!task) return;
-  document.getElementById("task-info").textContent = `${TYPE_LABELS[task.type]} · method ${task.method} · ` +
+  document.getElementById("task-info").textContent = `${typeLabel(task.type)} · method ${task.method} · ` +
     `${task.parameters.toLocaleString("en-US")} trainable parameters · prompt length ${task.prompt_length}`;
   (state.samples[task.type] || []).forEach((s, i) => sample.append(el("option", { value: i, text: s.title })));
-  for (const [field, label, control] of FIELDS[task.type]) {
-    const id = `input-${field}`;
-    const box = control === "textarea" ? el("textarea", { id, name: field, rows: field === "options" ? 4 : 5 })
-      : el("input", { id, name: field, type: "text" });
-    inputs.append(el("div", { class: "field wide" }, el("label", { for: id, text: label }), box));
+  for (const field of typeFields(task.type)) {
+    const id = `input-${field.name}`;
+    const box = field.kind === "line" ? el("input", { id, name: field.name, type: "text" })
+      : el("textarea", { id, name: field.name, rows: field.kind === "options" ? 4 : 5 });
+    inputs.append(el("div", { class: "field wide" }, el("label", { for: id, text: fieldLabel(field) }), box));
   }
 }
 
@@ -114,18 +118,18 @@ function onSampleChange() {
   const choice = document.getElementById("sample").value;
   if (!task || choice === "") return;
   const input = state.samples[task.type][Number(choice)].input;
-  for (const [field] of FIELDS[task.type]) {
-    let value = input[field] || "";
-    if (field === "options") value = Object.entries(value).map(([k, v]) => `${k}. ${v}`).join("\n");
-    document.getElementById(`input-${field}`).value = value;
+  for (const field of typeFields(task.type)) {
+    let value = input[field.name] || "";
+    if (field.kind === "options") value = Object.entries(value).map(([k, v]) => `${k}. ${v}`).join("\n");
+    document.getElementById(`input-${field.name}`).value = value;
   }
 }
 
-function parseOptions(text) {
+function parseOptions(name, text) {
   const options = {};
   text.split("\n").map((line) => line.trim()).filter(Boolean).forEach((line, i) => {
     const m = line.match(/^([A-Za-z0-9]+)\s*[.):]\s*(.+)$/);
-    if (!m) throw new Error(`options, line ${i + 1}: write it as “B. heparin” (a key, a dot, the option)`);
+    if (!m) throw new Error(`${name}, line ${i + 1}: write it as “B. heparin” (a key, a dot, the option)`);
     options[m[1]] = m[2];
   });
   return options;
@@ -133,10 +137,10 @@ function parseOptions(text) {
 
 function readInput(task) {
   const input = {};
-  for (const [field] of FIELDS[task.type]) {
-    const value = document.getElementById(`input-${field}`).value;
-    if (field === "options") input.options = parseOptions(value);
-    else if (!(field === "context" && task.type === "mcqa" && !value.trim())) input[field] = value;
+  for (const field of typeFields(task.type)) {
+    const value = document.getElementById(`input-${field.name}`).value;
+    if (field.kind === "options") input[field.name] = parseOptions(field.name, value);
+    else if (!(field.optional && !value.trim())) input[field.name] = value;
   }
   return input;
 }
@@ -175,6 +179,7 @@ async function loadTasks() {
   try {
     const [tasks, samples] = await Promise.all([api("/v1/tasks"), api("/v1/samples")]);
     state.tasks = tasks.tasks;
+    state.types = tasks.types || {};
     state.samples = samples.samples;
     fillTaskSelect();
     if (!state.tasks.length) showError("the server serves no tasks");
