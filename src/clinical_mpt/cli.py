@@ -14,14 +14,14 @@ import sys
 
 from clinical_mpt.errors import ClinicalMPTError
 
-# name -> (module, one-line help)
+# name -> (module, one-line help): the one place a command's --help summary is written
 COMMANDS = {
     "teach": ("clinical_mpt.recipes.teach", "stage 1: train one soft prompt (teacher) per source task"),
     "distill": ("clinical_mpt.recipes.distill", "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"),
     "adapt": ("clinical_mpt.recipes.adapt", "stage 3: adapt P* to each target task by training u, v (zero/few-shot too)"),
-    "evaluate": ("clinical_mpt.recipes.evaluate", "generate answers for target tasks and score them"),
-    "run": ("clinical_mpt.recipes.run", "run every stage of a config and write results.json"),
-    "sweep": ("clinical_mpt.recipes.sweep", "choose a method's learning rate on the target tasks' dev split"),
+    "evaluate": ("clinical_mpt.recipes.evaluate", "train every configured method on the target tasks (full data, k-shot), generate, score"),
+    "run": ("clinical_mpt.recipes.run", "run every stage of a config (teach, distill, adapt, evaluate) and write results.json"),
+    "sweep": ("clinical_mpt.recipes.sweep", "choose a method's learning rate on the target tasks' dev split (dev loss after training)"),
     "data": ("clinical_mpt.data.cli", "convert clinical corpora to the canonical format, or generate the synthetic suite"),
     "score": ("clinical_mpt.commands.score", "score a prediction file against a gold file"),
     # the prompt library and serving

@@ -124,8 +124,7 @@ def test_the_header_shows_descriptive_fields_as_the_file_has_them(run_dir, resul
     assert "k = 16 (seeds 0-1)" in text and "**Run time:** ?" in text
 
 
-def test_cli_exit_code_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(cli.COMMANDS, "report", ("clinical_mpt.commands.report", command.HELP))
+def test_cli_exit_code_2(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no such run folder" in err and "Traceback" not in err

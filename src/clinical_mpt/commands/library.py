@@ -17,8 +17,6 @@ from pathlib import Path
 
 from clinical_mpt.tasks.registry import TASK_TYPES
 
-HELP = "manage prompt libraries: list, show, add (from a run), remove, verify, export/import peft prompts"
-
 
 def configure(parser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -15,8 +15,6 @@ import sys
 from clinical_mpt.serve.inputs import check_input, input_fields, takes_one_text
 from clinical_mpt.tasks.registry import TASK_TYPES
 
-HELP = "predict with a task of the prompt library (a text, or a JSONL file of inputs)"
-
 
 def configure(parser) -> None:
     one_text = ", ".join(name for name in TASK_TYPES if takes_one_text(name))

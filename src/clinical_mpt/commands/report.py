@@ -11,8 +11,6 @@ plot_loss.png.
 
 from __future__ import annotations
 
-HELP = "write report.md, results.csv and plots (PNG) for a finished run folder"
-
 
 def configure(parser) -> None:
     parser.add_argument("run_dir", metavar="DIR", help="the run folder (the --out of `clinical-mpt run`), holding results.json")

@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 
-HELP = "serve the prompt library over HTTP (mixed-task dynamic batching, cached prompt states)"
 API_KEY_ENV = "CLINICAL_MPT_API_KEY"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

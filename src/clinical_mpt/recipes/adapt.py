@@ -16,8 +16,6 @@ from pathlib import Path
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.recipes import common
 
-HELP = "stage 3: adapt P* to each target task by training u, v (zero/few-shot too)"
-
 
 def configure(parser) -> None:
     common.configure(parser)

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from clinical_mpt.recipes import common
 
-HELP = "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"
-
 
 def configure(parser) -> None:
     common.configure(parser)

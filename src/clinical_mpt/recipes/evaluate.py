@@ -20,8 +20,6 @@ from pathlib import Path
 
 from clinical_mpt.recipes import common
 
-HELP = "train every configured method on the target tasks (full data, k-shot), generate, score"
-
 
 def configure(parser) -> None:
     common.configure(parser)

@@ -12,8 +12,6 @@ import time
 
 from clinical_mpt.recipes import common
 
-HELP = "run every stage of a config (teach, distill, adapt, evaluate) and write results.json"
-
 
 def configure(parser) -> None:
     common.configure(parser)

@@ -20,7 +20,6 @@ from pathlib import Path
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.recipes import common
 
-HELP = "choose a method's learning rate on the target tasks' dev split (dev loss after training)"
 DEV_EXAMPLES = 32
 
 

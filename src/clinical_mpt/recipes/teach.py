@@ -10,8 +10,6 @@ from pathlib import Path
 
 from clinical_mpt.recipes import common
 
-HELP = "stage 1: train one soft prompt (teacher) per source task"
-
 
 def configure(parser) -> None:
     common.configure(parser)
