@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny hand-made task suite and tiny random backbones (no downloads).
+"""Shared fixtures: a tiny hand-made task suite, tiny random backbones and `sharp_model`, a tiny Llama
+whose outputs react strongly to its inputs (no downloads).
 
 Every hypothesis test replays a derandomized set of examples (the "replay" profile), so a run cannot
 fail on a case drawn for the first time; CLINICAL_MPT_FUZZ_EXAMPLES=N switches to random draws
@@ -86,6 +87,21 @@ def tiny_backbone():
     from clinical_mpt.backbone import load_backbone
 
     return load_backbone("tiny-random-llama", "float32")
+
+
+@pytest.fixture(scope="module")
+def sharp_model():
+    """A tiny Llama with large weights, so outputs depend on every input and prompts can move them a lot
+    (the near-uniform tiny-random-llama barely reacts): a padding or position bug changes the generated ids."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, bos_token_id=1,
+                         eos_token_id=2, tie_word_embeddings=True, initializer_range=0.3)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+    return model.requires_grad_(False).eval()
 
 
 @pytest.fixture(autouse=True)

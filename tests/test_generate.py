@@ -13,21 +13,6 @@ TEXTS = ["hello there", "a longer piece of clinical text here", "x", "medication
 
 
 @pytest.fixture(scope="module")
-def sharp_model():
-    """A tiny Llama with large weights, so greedy outputs depend on every input (unlike the near-uniform
-    tiny-random-llama): a padding or position bug changes the generated ids."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, bos_token_id=1,
-                         eos_token_id=2, tie_word_embeddings=True, initializer_range=0.3)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-    return model.requires_grad_(False).eval()
-
-
-@pytest.fixture(scope="module")
 def token_lists(tiny_backbone):
     return [tiny_backbone.tokenizer(t, add_special_tokens=False).input_ids for t in TEXTS]
 

@@ -19,20 +19,6 @@ from clinical_mpt.teacher_cache import compute_teacher_outputs, gather
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
 
 
-@pytest.fixture(scope="module")
-def sharp_model():
-    """A tiny Llama with large weights: prompts can move its outputs a lot (tiny-random-llama barely reacts)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, bos_token_id=1,
-                         eos_token_id=2, tie_word_embeddings=True, initializer_range=0.3)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-    return model.requires_grad_(False).eval()
-
-
 def _snapshot(model) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
