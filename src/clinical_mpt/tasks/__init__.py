@@ -8,10 +8,10 @@ generations, and the metrics (see docs/tasks.md).
     metrics = score_predictions("ner", gold_rows, pred_rows)   # aligned by id
 """
 
-from clinical_mpt.tasks.base import TaskType
+from clinical_mpt.tasks.base import InputField, TaskType
 from clinical_mpt.tasks.registry import TASK_TYPES, get_task_type
 from clinical_mpt.tasks.scoring import (align_predictions, empty_prediction, score_predictions,
                                         validate_prediction)
 
-__all__ = ["TaskType", "TASK_TYPES", "get_task_type", "score_predictions", "align_predictions",
+__all__ = ["InputField", "TaskType", "TASK_TYPES", "get_task_type", "score_predictions", "align_predictions",
            "empty_prediction", "validate_prediction"]

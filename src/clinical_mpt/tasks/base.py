@@ -48,7 +48,7 @@ class InputField:
 
 @dataclass(frozen=True)
 class TaskType:
-    """One task type ("ner", "re", "qa", "mcqa", "nli", "summarization").
+    """One task type, e.g. "ner" or "mcqa" (the registered ones: `clinical_mpt.tasks.registry`).
 
     - `label`: the type's name for people (the web console's task groups).
     - `inputs`: the fields an example's input is made of, in display order.
