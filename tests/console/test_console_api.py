@@ -154,4 +154,5 @@ def test_tasks_give_the_console_each_types_input_form(client, monkeypatch):
         {"name": "options", "label": "Options", "kind": "options", "optional": False}]}
     toy = dataclasses.replace(TASK_TYPES["nli"], name="toy_pair", label="Toy pairs")
     monkeypatch.setitem(TASK_TYPES, "toy_pair", toy)
-    assert client.get("/v1/tasks").json()["types"]["toy_pair"] == {"label": "Toy pairs", "fields": types["nli"]["fields"]}
+    served = client.get("/v1/tasks").json()["types"]
+    assert served["toy_pair"] == {"label": "Toy pairs", "fields": types["nli"]["fields"]}

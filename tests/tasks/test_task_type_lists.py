@@ -79,7 +79,8 @@ def test_no_hand_kept_list_of_task_types_outside_the_known_ones():
 
 def test_the_scan_would_see_a_hand_kept_list():
     assert _python_lists(ast.parse('X = ("ner", "qa", "nli")')) == [["ner", "qa", "nli"]]
-    chain = 'def f(t):\n    if t == "ner":\n        pass\n    elif t in ("qa",):\n        pass\n    elif t == "nli":\n        pass\n'
+    chain = ('def f(t):\n    if t == "ner":\n        pass\n    elif t in ("qa",):\n        pass\n'
+             '    elif t == "nli":\n        pass\n')
     assert ["ner", "qa", "nli"] in _python_lists(ast.parse(chain))
     assert _js_lists('const FIELDS = {\n  ner: [["text", "Text"]],\n  qa: [], "nli": 2 };\n') == [
         ["ner", "text", "Text", "qa", "nli"]]

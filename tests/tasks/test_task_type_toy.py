@@ -88,7 +88,7 @@ def test_server_inputs_use_the_toy_fields(toy):
     assert input_fields("triage") == ["note", "setting?"] and not takes_one_text("triage")
     assert check_input("triage", {"note": "Fever.", "level": "urgent"}) == {"note": "Fever."}   # gold ignored
     assert check_input("triage", {"note": "Fever.", "setting": "ED"}) == {"note": "Fever.", "setting": "ED"}
-    with pytest.raises(InputError, match="a triage task needs a non-empty string 'note' \\(fields: note, setting\\?\\)"):
+    with pytest.raises(InputError, match=r"a triage task needs a non-empty string 'note' \(fields: note, setting\?\)"):
         check_input("triage", {"setting": "ED"})
 
 

@@ -48,7 +48,8 @@ def check_suite(suite, path: Path) -> None:
         name = t.get("name") if isinstance(t, dict) else None
         if not isinstance(name, str) or not TASK_NAME.match(name):
             raise DataError(f"{path}: tasks[{i}]: 'name' must be letters, digits, '_', '.' or '-' (got {name!r})")
-        if not isinstance(t.get("type"), str) or t["type"] not in TASK_TYPES or t.get("role") not in ROLES or name in seen:
+        known_type = isinstance(t.get("type"), str) and t["type"] in TASK_TYPES
+        if not known_type or t.get("role") not in ROLES or name in seen:
             raise DataError(f"{path}: task {name}: needs a unique name, 'type' one of {', '.join(TASK_TYPES)} "
                             f"and 'role' source or target")
         seen.add(name)

@@ -27,8 +27,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.library.entry import (FORMAT_VERSION, PROMPT_KEY, Entry, LibraryError, check_entry, check_name,
-                                        now_iso)
+from clinical_mpt.library.entry import FORMAT_VERSION, PROMPT_KEY, Entry, LibraryError, check_entry, check_name, now_iso
 from clinical_mpt.tasks.base import TASK_NAME
 
 MANIFEST = "manifest.json"

@@ -10,8 +10,7 @@ generations, and the metrics (see docs/tasks.md).
 
 from clinical_mpt.tasks.base import InputField, TaskType
 from clinical_mpt.tasks.registry import TASK_TYPES, get_task_type
-from clinical_mpt.tasks.scoring import (align_predictions, empty_prediction, score_predictions,
-                                        validate_prediction)
+from clinical_mpt.tasks.scoring import align_predictions, empty_prediction, score_predictions, validate_prediction
 
 __all__ = ["InputField", "TaskType", "TASK_TYPES", "get_task_type", "score_predictions", "align_predictions",
            "empty_prediction", "validate_prediction"]
