@@ -74,6 +74,10 @@ class TrainConfig:
     grad_clip: float = _f(1.0, "max gradient norm (0 = off)")
     log_every: int = _f(10, "write the loss to the log every N steps")
     checkpoint_every: int = _f(50, "save a resumable checkpoint every N steps (0 = never)")
+    eval_every: int = _f(0, "early stopping: compute the dev-split loss every N steps, keep the best parameters, "
+                            "stop after `patience` evaluations without improvement (0 = off: run all `steps`)")
+    patience: int = _f(3, "early stopping: dev evaluations without improvement before training stops")
+    min_delta: float = _f(0.0, "early stopping: a dev loss must fall by more than this to count as better")
 
 
 @dataclass
@@ -183,8 +187,9 @@ _CHOICES = {
     ("EvalConfig", "split"): ("dev", "test"),
 }
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
-             "sampling_temperature", "log_every", "max_train_examples", "max_eval_examples"}
-_NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
+             "sampling_temperature", "log_every", "patience", "max_train_examples", "max_eval_examples"}
+_NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots",
+                 "eval_every", "min_delta"}
 
 
 def _check_value(cls_name: str, name: str, value, where: str):
