@@ -307,3 +307,38 @@ def test_early_stopping_survives_a_resume(tmp_path):
     save_checkpoint(tmp_path, 6, [p], opt, sched, None, stopper.state())
     loaded, loaded_state = load_extra(tmp_path)
     assert loaded_state == state and torch.equal(loaded["best.0"], tensors["best.0"])
+
+
+def test_teachers_share_one_initial_prompt_and_stages_stop_early_on_dev(tiny_backbone, mini_suite, tmp_path,
+                                                                        monkeypatch):
+    from clinical_mpt.artifacts import load_artifact
+    from clinical_mpt.recipes.distill import run_distill
+    from clinical_mpt.recipes.teach import run_teach
+
+    starts, real = [], training.train
+
+    def spy(params, loss_fn, cfg, desc, log_path=None, **kwargs):
+        starts.append((desc, [p.detach().clone() for p in training.param_groups(params)[1]], kwargs.get("dev_loss")))
+        return real(params, loss_fn, cfg, desc, log_path, **kwargs)
+
+    monkeypatch.setattr(training, "train", spy)
+    monkeypatch.setattr("clinical_mpt.methods.base.train", spy)
+    cfg = _cfg(mini_suite, "teach.steps=40", "teach.eval_every=1", "teach.patience=1", "teach.lr=3.0",
+               "distill.train.steps=40", "distill.train.eval_every=1", "distill.train.patience=1",
+               "distill.train.lr=3.0", "distill.dev_examples=2")
+    run_teach(cfg, tiny_backbone, tmp_path)
+    (d1, p1, dev1), (d2, p2, dev2) = starts
+    assert torch.equal(p1[0], p2[0]) and dev1 is not None and dev2 is not None   # one shared initial prompt
+    for task in ("med_ner", "problem_nli"):
+        _, meta = load_artifact(tmp_path / "teachers" / task, tiny_backbone.fingerprint)
+        run = meta["training"]
+        assert set(run) == {"steps_run", "best_step", "best_dev_loss", "stopped_early"}
+        assert run["steps_run"] <= 40 and run["best_step"] <= run["steps_run"]
+    starts.clear()
+    run_distill(cfg, tiny_backbone, tmp_path)
+    (desc, _, dev), = starts
+    assert desc == "distill" and dev is not None
+    _, meta = load_artifact(tmp_path / "distill", tiny_backbone.fingerprint)
+    assert meta["training"]["steps_run"] <= 40 and meta["tasks_per_batch"] == 2
+    assert set(meta["teacher_kept_mass"]) == {"med_ner", "problem_nli"}
+    assert all(0 < m <= 1 for m in meta["teacher_kept_mass"].values())
