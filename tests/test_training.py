@@ -98,7 +98,7 @@ def recorded(monkeypatch):
     real = training.train
 
     def spy(params, loss_fn, cfg, desc, log_path=None, **kwargs):
-        calls.append((desc, list(params)))
+        calls.append((desc, training.param_groups(params)[1]))
         return real(params, loss_fn, cfg, desc, log_path, **kwargs)
 
     monkeypatch.setattr(training, "train", spy)
@@ -342,3 +342,17 @@ def test_teachers_share_one_initial_prompt_and_stages_stop_early_on_dev(tiny_bac
     assert meta["training"]["steps_run"] <= 40 and meta["tasks_per_batch"] == 2
     assert set(meta["teacher_kept_mass"]) == {"med_ner", "problem_nli"}
     assert all(0 < m <= 1 for m in meta["teacher_kept_mass"].values())
+
+
+def test_mpt_adaptation_gives_vectors_and_meta_prompt_their_own_rates(tiny_backbone, mini_suite, tmp_path):
+    from clinical_mpt.methods.mpt import param_groups, target_prompt
+
+    shared = torch.randn(8, 64)
+    meta = {"shared": shared, "u": torch.ones(2, 8, 1), "v": torch.ones(2, 1, 64)}
+    cfg = _cfg(mini_suite, "adapt.lr_vectors=0.5", "adapt.lr_meta_prompt=0.01")
+    full = target_prompt(meta, ["a", "b"], "mean", train_meta_prompt=True)
+    groups = param_groups(full, cfg.adapt)
+    assert [(len(g["params"]), g["lr"]) for g in groups] == [(2, 0.5), (1, 0.01)]
+    vectors = target_prompt(meta, ["a", "b"], "mean", train_meta_prompt=False)
+    groups = param_groups(vectors, _cfg(mini_suite).adapt)
+    assert [(len(g["params"]), g["lr"]) for g in groups] == [(2, _cfg(mini_suite).adapt.train.lr)]

@@ -106,6 +106,10 @@ class AdaptConfig:
     init_from: str = _f("mean", "initial u, v: mean (of the source tasks), ones (start at P* itself) "
                                 "or the name of one source task")
     train_meta_prompt: bool = _f(False, "also train the shared P* (more parameters per task)")
+    lr_vectors: float | None = _f(None, "peak learning rate of u, v (null = adapt.train.lr); they start near 1 and act "
+                                        "multiplicatively, so they move on another scale than P*")
+    lr_meta_prompt: float | None = _f(None, "peak learning rate of P* when it is trained (mpt-full-prompt; "
+                                            "null = adapt.train.lr)")
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
     shot_seed: int = _f(0, "seed that picks the k-shot examples")
 
@@ -194,7 +198,8 @@ _CHOICES = {
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
              "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}
 _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots",
-                 "eval_every", "min_delta", "tasks_per_batch"}
+                 "eval_every", "min_delta", "tasks_per_batch",
+                 "lr_vectors", "lr_meta_prompt"}
 
 
 def _check_value(cls_name: str, name: str, value, where: str):

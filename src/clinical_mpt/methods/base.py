@@ -11,7 +11,7 @@ from clinical_mpt import distributed
 from clinical_mpt.batching import MixtureSampler, TaskData, collate
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits
-from clinical_mpt.training import train
+from clinical_mpt.training import param_groups, train
 
 
 @dataclass
@@ -85,7 +85,7 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         scale = 1.0
         if not rows:
             if not distributed.sharded(model):
-                return distributed.zero_loss(params), {}
+                return distributed.zero_loss(param_groups(params)[1]), {}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
