@@ -140,3 +140,19 @@ def test_sampler_follows_the_mixture_probabilities():
     tasks = [_task("a", 5), _task("b", 5)]
     counts = Counter(k for k, _ in MixtureSampler(tasks, [0.8, 0.2], seed=0).sample_refs(4000))
     assert abs(counts[0] / 4000 - 0.8) < 0.03
+
+
+def test_grouped_batches_hold_a_few_distinct_tasks_with_several_rows_each():
+    tasks = [TaskData(f"t{k}", "nli", None, [{}] * 10, encoded=[([1], [2])] * 10) for k in range(5)]
+    sampler = MixtureSampler(tasks, [0.4, 0.3, 0.2, 0.1, 0.0], seed=0)
+    seen = set()
+    for _ in range(50):
+        refs = sampler.sample_refs(8, tasks_per_batch=2)
+        ks = [k for k, _ in refs]
+        assert len(refs) == 8 and ks == sorted(ks) and len(set(ks)) == 2
+        assert sorted(ks.count(k) for k in set(ks)) == [4, 4]
+        seen |= set(ks)
+    assert 4 not in seen and seen == {0, 1, 2, 3}         # a zero-probability task is never drawn
+    refs = sampler.sample_refs(7, tasks_per_batch=3)     # uneven shares differ by at most one row
+    assert sorted([k for k, _ in refs].count(k) for k in {k for k, _ in refs}) == [2, 2, 3]
+    assert len({k for k, _ in sampler.sample_refs(8, tasks_per_batch=9)}) == 4  # capped at the drawable tasks

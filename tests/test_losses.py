@@ -117,3 +117,19 @@ def test_lm_loss_is_cross_entropy():
     by_hand = -F.log_softmax(logits, -1)[torch.arange(10), targets].mean()
     assert torch.allclose(lm_loss(logits, targets), by_hand, atol=1e-6)
     assert lm_loss(logits.bfloat16(), targets).dtype == torch.float32
+
+
+def test_kept_mass_is_the_share_of_softened_probability_in_the_cached_top_k():
+    from clinical_mpt.losses import teacher_topk
+    from clinical_mpt.teacher_cache import TeacherOutputs, kept_mass
+
+    logits = torch.tensor([[4.0, 2.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    logp, ids = teacher_topk(logits, 1.0, 2)
+    out = [TeacherOutputs(logp, ids, torch.zeros(2, 3))]
+    p = torch.softmax(logits, -1)
+    expected = (p[0, :2].sum() + p[1, :2].sum()).item() / 2
+    assert kept_mass(out) == pytest.approx(expected)
+    full, full_ids = teacher_topk(logits, 1.0, 4)
+    assert kept_mass([TeacherOutputs(full, full_ids, torch.zeros(2, 3))]) == pytest.approx(1.0)
+    hot, hot_ids = teacher_topk(logits, 4.0, 2)        # a higher temperature spreads the mass out of the top-k
+    assert kept_mass([TeacherOutputs(hot, hot_ids, torch.zeros(2, 3))]) < expected

@@ -84,7 +84,7 @@ def recorded(monkeypatch):
     real = training.train
 
     def spy(params, loss_fn, cfg, desc, log_path=None, **kwargs):
-        calls.append((desc, list(params)))
+        calls.append((desc, training.param_groups(params)[1]))
         return real(params, loss_fn, cfg, desc, log_path, **kwargs)
 
     monkeypatch.setattr(training, "train", spy)
@@ -230,3 +230,115 @@ def test_gather_concatenates_rows_in_order(source_tasks, sharp_model):
     out = gather(cache, [(1, 2), (0, 0)])
     assert torch.equal(out.ids, torch.cat([cache[1][2].ids, cache[0][0].ids]))
     assert torch.equal(out.hidden, torch.cat([cache[1][2].hidden, cache[0][0].hidden]))
+
+
+def test_train_stops_early_on_the_dev_loss_and_restores_the_best_parameters(tmp_path):
+    # The training loss pulls a towards 3; the dev loss is lowest at a = 1, so it improves, then worsens.
+    a = torch.nn.Parameter(torch.zeros(1))
+    seen = []
+
+    def dev_loss():
+        seen.append(a.item())
+        return float(((a - 1) ** 2).sum())
+
+    cfg = TrainConfig(steps=200, lr=0.05, warmup_steps=0, grad_clip=0, log_every=50, eval_every=2, patience=3)
+    rows = training.train([a], lambda step: (((a - 3) ** 2).sum(), {}), cfg, desc="es", dev_loss=dev_loss,
+                          log_path=tmp_path / "log.jsonl")
+    last = rows[-1]
+    assert last["stopped_early"] and last["steps_run"] < 200 and last["step"] == last["steps_run"]
+    assert last["steps_run"] == last["best_step"] + 3 * cfg.eval_every      # patience evaluations after the best
+    best = min(seen, key=lambda x: (x - 1) ** 2)
+    assert a.item() == pytest.approx(best)                                  # the best parameters came back
+    assert last["best_dev_loss"] == pytest.approx((best - 1) ** 2, abs=1e-6)
+    assert training.summary(rows) == {k: last[k] for k in ("steps_run", "best_step", "best_dev_loss", "stopped_early")}
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert logged == rows and all("dev_loss" in r for r in rows[1:])
+
+
+def test_train_without_a_dev_loss_runs_every_step_and_has_no_summary():
+    a = torch.nn.Parameter(torch.zeros(1))
+    cfg = TrainConfig(steps=6, lr=0.1, warmup_steps=0, log_every=1, eval_every=2)
+    rows = training.train([a], lambda step: (((a - 3) ** 2).sum(), {}), cfg, desc="plain")
+    assert rows[-1]["step"] == 6 and training.summary(rows) == {}
+
+
+def test_train_takes_parameter_groups_with_their_own_rates():
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    cfg = TrainConfig(steps=3, lr=0.1, warmup_steps=0)
+    training.train([{"params": [a], "lr": 0.0}, {"params": [b]}],
+                   lambda step: (((a - 1) ** 2 + (b - 1) ** 2).sum(), {}), cfg, desc="groups")
+    assert torch.equal(a.detach(), torch.zeros(2)) and (b.detach() > 0).all()
+
+
+def test_early_stopping_survives_a_resume(tmp_path):
+    # Kill-free resume: train 4 steps with a checkpoint at 4, then resume to the end; the early-stopping
+    # state (best parameters, counters) must come back from the checkpoint.
+    from clinical_mpt.checkpoint import load_extra
+    from clinical_mpt.early_stopping import EarlyStopping
+
+    stopper = EarlyStopping(patience=2)
+    p = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    assert not stopper.update(4, 0.5, [p])
+    assert not stopper.update(6, 0.7, [p])
+    tensors, state = stopper.state()
+    again = EarlyStopping(patience=2)
+    again.load(tensors, state)
+    assert (again.best_loss, again.best_step, again.bad_evals) == (0.5, 4, 1)
+    assert torch.equal(again.best[0], p.detach())
+    assert again.update(8, 0.9, [p])                      # the second evaluation without improvement stops
+
+    opt = torch.optim.AdamW([p], lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    from clinical_mpt.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path, 6, [p], opt, sched, None, stopper.state())
+    loaded, loaded_state = load_extra(tmp_path)
+    assert loaded_state == state and torch.equal(loaded["best.0"], tensors["best.0"])
+
+
+def test_teachers_share_one_initial_prompt_and_stages_stop_early_on_dev(tiny_backbone, mini_suite, tmp_path,
+                                                                        monkeypatch):
+    from clinical_mpt.artifacts import load_artifact
+    from clinical_mpt.recipes.distill import run_distill
+    from clinical_mpt.recipes.teach import run_teach
+
+    starts, real = [], training.train
+
+    def spy(params, loss_fn, cfg, desc, log_path=None, **kwargs):
+        starts.append((desc, [p.detach().clone() for p in training.param_groups(params)[1]], kwargs.get("dev_loss")))
+        return real(params, loss_fn, cfg, desc, log_path, **kwargs)
+
+    monkeypatch.setattr(training, "train", spy)
+    monkeypatch.setattr("clinical_mpt.methods.base.train", spy)
+    cfg = _cfg(mini_suite, "teach.steps=40", "teach.eval_every=1", "teach.patience=1", "teach.lr=3.0",
+               "distill.train.steps=40", "distill.train.eval_every=1", "distill.train.patience=1",
+               "distill.train.lr=3.0", "distill.dev_examples=2")
+    run_teach(cfg, tiny_backbone, tmp_path)
+    (d1, p1, dev1), (d2, p2, dev2) = starts
+    assert torch.equal(p1[0], p2[0]) and dev1 is not None and dev2 is not None   # one shared initial prompt
+    for task in ("med_ner", "problem_nli"):
+        _, meta = load_artifact(tmp_path / "teachers" / task, tiny_backbone.fingerprint)
+        run = meta["training"]
+        assert set(run) == {"steps_run", "best_step", "best_dev_loss", "stopped_early"}
+        assert run["steps_run"] <= 40 and run["best_step"] <= run["steps_run"]
+    starts.clear()
+    run_distill(cfg, tiny_backbone, tmp_path)
+    (desc, _, dev), = starts
+    assert desc == "distill" and dev is not None
+    _, meta = load_artifact(tmp_path / "distill", tiny_backbone.fingerprint)
+    assert meta["training"]["steps_run"] <= 40 and meta["tasks_per_batch"] == 2
+    assert set(meta["teacher_kept_mass"]) == {"med_ner", "problem_nli"}
+    assert all(0 < m <= 1 for m in meta["teacher_kept_mass"].values())
+
+
+def test_mpt_adaptation_gives_vectors_and_meta_prompt_their_own_rates(tiny_backbone, mini_suite, tmp_path):
+    from clinical_mpt.methods.mpt import param_groups, target_prompt
+
+    shared = torch.randn(8, 64)
+    meta = {"shared": shared, "u": torch.ones(2, 8, 1), "v": torch.ones(2, 1, 64)}
+    cfg = _cfg(mini_suite, "adapt.lr_vectors=0.5", "adapt.lr_meta_prompt=0.01")
+    full = target_prompt(meta, ["a", "b"], "mean", train_meta_prompt=True)
+    groups = param_groups(full, cfg.adapt)
+    assert [(len(g["params"]), g["lr"]) for g in groups] == [(2, 0.5), (1, 0.01)]
+    vectors = target_prompt(meta, ["a", "b"], "mean", train_meta_prompt=False)
+    groups = param_groups(vectors, _cfg(mini_suite).adapt)
+    assert [(len(g["params"]), g["lr"]) for g in groups] == [(2, _cfg(mini_suite).adapt.train.lr)]

@@ -108,10 +108,27 @@ class MixtureSampler:
         self.rng.setstate((version, tuple(internal), gauss))
         self.orders = [list(o) for o in state["orders"]]
 
-    def sample_refs(self, batch_size: int) -> list[tuple[int, int]]:
-        """-> [(task index, example index)] * B, sorted by task so rows of a task sit together."""
-        ks = sorted(self.rng.choices(range(len(self.tasks)), weights=self.probs, k=batch_size))
-        return [(k, self._next_index(k)) for k in ks]
+    def sample_refs(self, batch_size: int, tasks_per_batch: int = 0) -> list[tuple[int, int]]:
+        """-> [(task index, example index)] * B, sorted by task so rows of a task sit together.
+
+        tasks_per_batch = 0: every row draws its task from `probs`. n > 0: n distinct tasks are drawn
+        from `probs` (without replacement) and share the B rows as evenly as possible.
+        """
+        if tasks_per_batch <= 0:
+            ks = sorted(self.rng.choices(range(len(self.tasks)), weights=self.probs, k=batch_size))
+            return [(k, self._next_index(k)) for k in ks]
+        chosen = self._distinct_tasks(min(tasks_per_batch, batch_size, sum(p > 0 for p in self.probs)))
+        counts = [batch_size // len(chosen) + (i < batch_size % len(chosen)) for i in range(len(chosen))]
+        return [(k, self._next_index(k)) for k, n in zip(sorted(chosen), counts) for _ in range(n)]
+
+    def _distinct_tasks(self, n: int) -> list[int]:
+        """n different task indices, each drawn from `probs` renormalised over those not yet drawn."""
+        left, chosen = list(range(len(self.tasks))), []
+        for _ in range(n):
+            k = self.rng.choices(left, weights=[self.probs[j] for j in left])[0]
+            left.remove(k)
+            chosen.append(k)
+        return chosen
 
     def sample(self, batch_size: int) -> tuple[list, torch.Tensor]:
         """-> (rows [(input_ids, target_ids)], task_ids (B,))."""

@@ -23,10 +23,14 @@ from clinical_mpt.errors import ArtifactError
 
 
 def save_checkpoint(folder: Path, step: int, params: list[torch.Tensor], optimizer, scheduler,
-                    sampler_state: dict | None) -> None:
+                    sampler_state: dict | None, extra: tuple[dict, dict] | None = None) -> None:
+    """`extra` = (tensors, JSON state) of other training state (early stopping's best parameters),
+    read back by `load_extra`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
+    extra_tensors, extra_state = extra if extra is not None else ({}, None)
+    tensors |= {f"extra.{k}": v.detach().cpu().contiguous() for k, v in extra_tensors.items()}
     opt = optimizer.state_dict()
     for idx, st in opt["state"].items():
         for name, value in st.items():
@@ -42,7 +46,7 @@ def save_checkpoint(folder: Path, step: int, params: list[torch.Tensor], optimiz
     write_json(folder / "state.json", {
         "step": step, "tensors": name, "sha256": sha256_file(folder / name),
         "param_groups": opt["param_groups"], "opt_keys": {str(k): sorted(v) for k, v in opt["state"].items()},
-        "scheduler": scheduler.state_dict(), "sampler": sampler_state,
+        "scheduler": scheduler.state_dict(), "sampler": sampler_state, "extra": extra_state,
     })
     for old in folder.glob("ckpt-*.safetensors"):
         if old.name != name:
@@ -83,6 +87,15 @@ def _restore(state: dict, tensors: dict, params: list[torch.Tensor], optimizer, 
     if not isinstance(state["step"], int) or not isinstance(state.get("sampler"), (dict, type(None))):
         raise ValueError("'step' must be an integer and 'sampler' an object")
     return state["step"], state.get("sampler")
+
+
+def load_extra(folder: Path) -> tuple[dict, dict | None]:
+    """The (tensors, JSON state) saved as `extra` with the checkpoint that `load_checkpoint` restored
+    (({}, None) when none was saved)."""
+    folder = Path(folder)
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    tensors = load_file(folder / state["tensors"])
+    return {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}, state.get("extra")
 
 
 def has_checkpoint(folder: Path | None) -> bool:

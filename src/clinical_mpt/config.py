@@ -74,18 +74,27 @@ class TrainConfig:
     grad_clip: float = _f(1.0, "max gradient norm (0 = off)")
     log_every: int = _f(10, "write the loss to the log every N steps")
     checkpoint_every: int = _f(50, "save a resumable checkpoint every N steps (0 = never)")
+    eval_every: int = _f(0, "early stopping: compute the dev-split loss every N steps, keep the best parameters, "
+                            "stop after `patience` evaluations without improvement (0 = off: run all `steps`)")
+    patience: int = _f(3, "early stopping: dev evaluations without improvement before training stops")
+    min_delta: float = _f(0.0, "early stopping: a dev loss must fall by more than this to count as better")
 
 
 @dataclass
 class DistillConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=300, lr=0.1))
     lambda_: float = _f(1.0, "weight of the distillation terms (YAML key: lambda)")
-    temperature: float = _f(2.0, "softmax temperature T of the KL term (scaled by T^2)")
+    temperature: float = _f(1.0, "softmax temperature T of the KL term (scaled by T^2); at T = 1 the cached top-k "
+                                 "keeps most of the teacher's mass (the kept share is recorded in the artifact)")
     use_kl: bool = _f(True, "KL(teacher || student) on answer positions")
     use_mse: bool = _f(True, "MSE between teacher and student final hidden states on answer positions")
     sampling: str = _f("temperature", "task mixture: proportional | temperature | balanced")
     sampling_temperature: float = _f(2.0, "mixture temperature (p_k proportional to n_k^(1/T)) when sampling = temperature")
-    teacher_topk: int = _f(64, "teacher logits cached as top-k + rest bucket (0 = keep the full vocabulary)")
+    teacher_topk: int = _f(256, "teacher logits cached as top-k + rest bucket (0 = keep the full vocabulary); "
+                                "a warning names the fix when the kept softened mass is under 90 %")
+    tasks_per_batch: int = _f(2, "source tasks in each batch, each with an equal share of its rows (the MPT paper "
+                                 "samples several tasks per batch); 0 = every row draws its own task")
+    dev_examples: int = _f(8, "dev examples per source task in the early-stopping loss (train.eval_every)")
     uv_init_std: float = _f(0.0, "u, v start at 1 + N(0, std) so the student starts at P*")
     teacher_cache: str = _f("memory", "where teacher outputs are kept: memory (CPU RAM) | disk "
                                       "(OUT/distill/teacher_cache/*.safetensors, read per batch)")
@@ -97,6 +106,10 @@ class AdaptConfig:
     init_from: str = _f("mean", "initial u, v: mean (of the source tasks), ones (start at P* itself) "
                                 "or the name of one source task")
     train_meta_prompt: bool = _f(False, "also train the shared P* (more parameters per task)")
+    lr_vectors: float | None = _f(None, "peak learning rate of u, v (null = adapt.train.lr); they start near 1 and act "
+                                        "multiplicatively, so they move on another scale than P*")
+    lr_meta_prompt: float | None = _f(None, "peak learning rate of P* when it is trained (mpt-full-prompt; "
+                                            "null = adapt.train.lr)")
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
     shot_seed: int = _f(0, "seed that picks the k-shot examples")
 
@@ -183,8 +196,10 @@ _CHOICES = {
     ("EvalConfig", "split"): ("dev", "test"),
 }
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
-             "sampling_temperature", "log_every", "max_train_examples", "max_eval_examples"}
-_NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
+             "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}
+_NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots",
+                 "eval_every", "min_delta", "tasks_per_batch",
+                 "lr_vectors", "lr_meta_prompt"}
 
 
 def _check_value(cls_name: str, name: str, value, where: str):

@@ -49,6 +49,17 @@ def compute_teacher_outputs(model, prompt: torch.Tensor, encoded: list, pad_id: 
     return outputs
 
 
+def kept_mass(outputs) -> float:
+    """Mean over answer positions of the softened teacher probability the cached top-k tokens hold
+    (1.0 when the full vocabulary is kept); `outputs` is a list of TeacherOutputs or a DiskTeacherOutputs."""
+    total, positions = 0.0, 0
+    for j in range(len(outputs)):
+        logp = outputs[j].logp
+        total += logp.exp().sum(-1).clamp(max=1.0).sum().item()
+        positions += logp.shape[0]
+    return total / max(1, positions)
+
+
 def gather(cache: list, refs: list[tuple[int, int]], device=None) -> TeacherOutputs:
     """Concatenate the cached outputs of batch rows `refs` [(task, example)] in row order, on `device`."""
     items = [cache[k][j] for k, j in refs]

@@ -19,6 +19,7 @@ from clinical_mpt.progress import progress
 from clinical_mpt import distributed
 from clinical_mpt.config import TrainConfig
 from clinical_mpt.data.jsonl import atomic_write_text
+from clinical_mpt.early_stopping import EarlyStopping
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], float]:
@@ -48,26 +49,44 @@ def _drop_logged_after(log_path: Path, desc: str, step: int) -> None:
     atomic_write_text(log_path, "".join(line + "\n" for line in keep))
 
 
-def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
-          cfg: TrainConfig, desc: str, log_path: Path | None = None, checkpoint_dir: Path | None = None,
-          sampler=None, resume: bool = False) -> list[dict]:
-    """Run `cfg.steps` optimizer steps of `loss_fn(step) -> (loss, extra logs)`; return the log rows.
+def param_groups(params: list) -> tuple[list[dict], list[torch.Tensor]]:
+    """`params` as given to `train` (tensors, or optimizer groups {"params": [...], "lr": x}) ->
+    (groups, every tensor in order)."""
+    groups = list(params) if params and isinstance(params[0], dict) else [{"params": list(params)}]
+    return groups, [p for g in groups for p in g["params"]]
 
+
+def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
+          cfg: TrainConfig, desc: str, log_path: Path | None = None, checkpoint_dir: Path | None = None,
+          sampler=None, resume: bool = False, dev_loss: Callable[[], float] | None = None) -> list[dict]:
+    """Run up to `cfg.steps` optimizer steps of `loss_fn(step) -> (loss, extra logs)`; return the log rows.
+
+    `params` are tensors, or optimizer groups `{"params": [...], "lr": peak lr}` for separate rates
+    (a group without "lr" gets `cfg.lr`).
+    With `dev_loss` and `cfg.eval_every > 0`, the dev loss is computed every `eval_every` steps (and at
+    the last), the best parameters are kept, training stops after `cfg.patience` evaluations without
+    improvement, and the best parameters are restored (early_stopping.py); the last log row then
+    carries `steps_run`, `best_step`, `best_dev_loss` and `stopped_early`.
     With `checkpoint_dir`, the full training state (params, optimizer, scheduler, RNG, `sampler`'s
-    data position) is saved every `cfg.checkpoint_every` steps; `resume=True` continues from it.
-    The checkpoint folder is removed when training completes.
+    data position, early-stopping state) is saved every `cfg.checkpoint_every` steps; `resume=True`
+    continues from it. The checkpoint folder is removed when training completes.
     Under a multi-process launch (distributed.py) the gradients of `params` are averaged over the
     ranks after each backward; only rank 0 writes the log and checkpoints and shows the progress bar.
     """
-    from clinical_mpt.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+    from clinical_mpt.checkpoint import has_checkpoint, load_checkpoint, load_extra, save_checkpoint
 
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups, params = param_groups(params)
+    opt = torch.optim.AdamW([{**g, "lr": g.get("lr", cfg.lr)} for g in groups], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.warmup_steps, cfg.steps))
+    stopper = EarlyStopping(cfg.patience, cfg.min_delta) if dev_loss is not None and cfg.eval_every else None
     first = 0
     if resume and has_checkpoint(checkpoint_dir):
         first, sampler_state = load_checkpoint(checkpoint_dir, params, opt, sched)
         if sampler is not None and sampler_state is not None:
             sampler.load_state_dict(sampler_state)
+        if stopper is not None:
+            stopper.load(*load_extra(checkpoint_dir))
         if log_path and distributed.is_main():
             _drop_logged_after(Path(log_path), desc, first)
         print(f"{desc}: resumed from step {first}", flush=True)
@@ -94,23 +113,41 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             sched.step()
+            done, stop = step + 1, False
+            if stopper is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+                with torch.no_grad():
+                    extra["dev_loss"] = distributed.mean_scalars([float(dev_loss())])[0]
+                stop = stopper.update(done, extra["dev_loss"], params)
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
-            if (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps:
-                row = {"stage": desc, "step": step + 1, "loss": round(value, 6), "lr": sched.get_last_lr()[0],
+            if done % cfg.log_every == 0 or step == 0 or done == cfg.steps or stop:
+                row = {"stage": desc, "step": done, "loss": round(value, 6), "lr": sched.get_last_lr()[0],
                        "seconds": round(time.time() - start, 2), **{k: round(float(v), 6) for k, v in extra.items()}}
+                if stopper is not None and (stop or done == cfg.steps):
+                    row |= stopper.summary(done)
                 rows.append(row)
                 if log:
                     log.write(json.dumps(row) + "\n")
                     log.flush()
-            if checkpoint_dir and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 \
-                    and step + 1 < cfg.steps and distributed.is_main():
-                save_checkpoint(checkpoint_dir, step + 1, params, opt, sched,
-                                sampler.state_dict() if sampler is not None else None)
+            if stop:
+                break
+            if checkpoint_dir and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 \
+                    and done < cfg.steps and distributed.is_main():
+                save_checkpoint(checkpoint_dir, done, params, opt, sched,
+                                sampler.state_dict() if sampler is not None else None,
+                                stopper.state() if stopper is not None else None)
     finally:
         bar.close()
         if log:
             log.close()
+    if stopper is not None:
+        stopper.restore(params)
     distributed.check_in_sync(params, desc)
     if checkpoint_dir and Path(checkpoint_dir).exists() and distributed.is_main():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    """The early-stopping record of a training's log rows ({} when it ran without early stopping)."""
+    keys = ("steps_run", "best_step", "best_dev_loss", "stopped_early")
+    return {k: rows[-1][k] for k in keys} if rows and "steps_run" in rows[-1] else {}

@@ -56,7 +56,7 @@ def test_21_sources_and_10_targets_covering_every_type(built):
 
 def test_suite_json_has_the_keys_training_reads(built):
     suite, _ = built
-    assert suite["name"] == "clinical-synth" and suite["version"] == 1 and suite["seed"] == 0
+    assert suite["name"] == "clinical-synth" and suite["version"] == 2 and suite["seed"] == 0
     assert suite["synthetic"] is True and "SYNTHETIC" in suite["description"]
     for t in suite["tasks"]:
         assert {"name", "type", "role", "style", "description", "instruction", "labels", "sizes"} <= set(t)
@@ -220,3 +220,24 @@ def test_optional_groups_and_template_choice():
     assert required_slots("{A}[ {B}] for {C}") == {"A", "C"}
     with pytest.raises(ValueError):
         choose(random.Random(0), ["{A} {B}"], {"A": 1})
+
+
+def test_targets_have_at_least_100_test_examples(built):
+    suite, data = built
+    for t in suite["tasks"]:
+        if t["role"] == "target":
+            assert len(data[t["name"]]["test"]) >= 100, t["name"]
+
+
+def test_a_synthetic_suite_of_another_version_is_refused_with_the_fix(tmp_path):
+    import json
+
+    from clinical_mpt.data.suite import load_suite
+    from clinical_mpt.errors import ConfigError
+
+    generate_suite(tmp_path / "s", seed=0)
+    meta = json.loads((tmp_path / "s" / "suite.json").read_text())
+    (tmp_path / "s" / "suite.json").write_text(json.dumps(meta | {"version": 1}))
+    with pytest.raises(ConfigError, match="version 1 of the synthetic suite.*delete"):
+        load_suite(tmp_path / "s")
+    assert load_suite(tmp_path / "s2")["version"] == 2        # a missing folder is generated at this version

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -141,3 +142,19 @@ def test_real_cli(fixture_run, tmp_path):
                          "--no-plots"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "r" / "report.md").is_file()
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda r: r["methods"]["mpt"]["tasks"]["med_ner"].update(ci95=[0.9, 0.1]), "methods.mpt.tasks.med_ner.ci95"),
+    (lambda r: r["methods"]["mpt"].update(average_ci95=[0.1]), "methods.mpt.average_ci95"),
+    (lambda r: r.update(paired={}), "paired must be a list"),
+    (lambda r: r.update(paired=[{"a": "mpt", "b": "pt", "setting": "full", "delta": 0.1}]), "paired[0].ci95"),
+    (lambda r: r.update(paired=[{"a": "mpt", "b": "pt", "setting": "full", "delta": True, "ci95": [0, 1]}]),
+     "paired[0].delta"),
+])
+def test_intervals_and_paired_entries_are_checked(results, tmp_path, edit, where):
+    from clinical_mpt.report.load import check_results
+
+    edit(results)
+    with pytest.raises(ArtifactError, match=re.escape(where)):
+        check_results(results, tmp_path / "results.json")

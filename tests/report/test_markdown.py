@@ -85,3 +85,11 @@ def test_no_fewshot_and_no_full_data(results):
         m["tasks"], m["average"] = {}, None
     text = render_report(results, {})
     assert "No full-data results in this run" in text and "## Parameter accounting" in text
+
+
+def test_report_has_a_paired_section_only_when_the_run_has_paired_entries(results):
+    assert "## Paired differences" not in render_report(results, {})
+    results["paired"] = [{"a": "mpt", "b": "pt", "setting": "k16", "delta": 0.05, "ci95": [0.01, 0.09]}]
+    text = render_report(results, {})
+    assert "## Paired differences" in text and "| MPT (u, v) | Prompt tuning | k = 16" in text
+    assert "paired bootstrap" in text

@@ -119,3 +119,41 @@ def test_params_table(results):
         ["MPT (u, v)", "`mpt`", "676", "0.00050", "2.6 KiB"],
         ["prefix", "`prefix`", "11,520", "0.0086", "45.0 KiB"],
     ]
+
+
+def _with_intervals(results):
+    for m in results["methods"].values():
+        for e in m["tasks"].values():
+            e["ci95"] = [round(e["score"] - 0.05, 3), round(e["score"] + 0.05, 3)]
+            e.setdefault("metrics", {})["n"] = 128
+        if m["average"] is not None:
+            m["average_ci95"] = [m["average"] - 0.02, m["average"] + 0.03]
+    results["paired"] = [{"a": "mpt", "b": "pt", "setting": "full", "delta": 0.16, "ci95": [0.1, 0.22]},
+                         {"a": "mpt", "b": "lora", "setting": "k16", "delta": -0.01, "ci95": [-0.05, 0.03]},
+                         {"a": "pt", "b": "lora", "setting": "full", "delta": -0.13, "ci95": [-0.2, -0.07]}]
+    return results
+
+
+def test_main_table_shows_the_average_interval(results):
+    row = tables.main_table(_with_intervals(results)).rows[2]
+    assert row[0] == "Zero-shot" and row[6] == "0.200 [0.180, 0.230]"
+
+
+def test_task_interval_table_lists_each_interval_and_n(results):
+    t = tables.task_interval_table(_with_intervals(results))
+    assert t.rows[2][:3] == ["Zero-shot", "[0.050, 0.150]", "[0.150, 0.250]"]
+    assert t.rows[-1][0] == "n (test examples)" and t.rows[-1][1] == "128"
+
+
+def test_paired_table_says_which_side_an_interval_supports(results):
+    t = tables.paired_table(_with_intervals(results))
+    assert t.header == ["A", "B", "Setting", "A − B", "95 % CI", "Verdict"]
+    assert t.rows == [["MPT (u, v)", "Prompt tuning", "full data", "+0.160", "[0.100, 0.220]", "A better"],
+                      ["MPT (u, v)", "LoRA", "k = 16", "-0.010", "[-0.050, 0.030]", "not separated"],
+                      ["Prompt tuning", "LoRA", "full data", "-0.130", "[-0.200, -0.070]", "B better"]]
+
+
+def test_majority_row_comes_first(results):
+    results["methods"]["majority"] = dict(results["methods"]["zero-shot"])
+    assert tables.method_order(results["methods"])[0] == "majority"
+    assert tables.main_table(results).rows[2][0] == "Majority / chance"

@@ -35,7 +35,20 @@ def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
         raise DataError(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
     suite = parse_json(text, str(path), whole_file=True)
     check_suite(suite, path)
+    check_synthetic_version(suite, folder)
     return suite
+
+
+def check_synthetic_version(suite: dict, folder: Path) -> None:
+    """ConfigError when `folder` holds the synthetic suite of another version than this code writes
+    (its splits differ: results would not be comparable)."""
+    from clinical_mpt.data.synth.suite import SUITE_VERSION
+
+    if suite.get("name") == "clinical-synth" and suite.get("synthetic") is True \
+            and suite.get("version") != SUITE_VERSION:
+        raise ConfigError(f"data.suite: {folder} holds version {suite.get('version')} of the synthetic suite; this "
+                          f"clinical-mpt writes version {SUITE_VERSION} (more target test examples): delete {folder} "
+                          f"and it is generated again, or run `clinical-mpt data synth --out {folder}`")
 
 
 def check_suite(suite, path: Path) -> None:

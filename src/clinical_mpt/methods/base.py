@@ -11,7 +11,7 @@ from clinical_mpt import distributed
 from clinical_mpt.batching import MixtureSampler, TaskData, collate
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits
-from clinical_mpt.training import train
+from clinical_mpt.training import param_groups, train
 
 
 @dataclass
@@ -46,10 +46,32 @@ def answer_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
     return sum(len(target) - (len(inp) == 0) for inp, target in rows)
 
 
+def dev_loss_fn(model, prompt_fn, dev: TaskData, pad_id: int, batch_size: int):
+    """-> a function giving the mean LM loss per answer token of `dev`'s encoded rows under the
+    current parameters (the early-stopping signal; eval mode, so dropout is off)."""
+    def dev_loss() -> float:
+        was_training = model.training
+        model.eval()
+        total, tokens = 0.0, 0
+        try:
+            for start in range(0, len(dev.encoded), batch_size):
+                rows = dev.encoded[start:start + batch_size]
+                task_ids = torch.zeros(len(rows), dtype=torch.long)
+                _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
+                n = answer_tokens(rows)
+                total += lm_loss(logits, targets).item() * n
+                tokens += n
+        finally:
+            model.train(was_training)
+        return total / max(1, tokens)
+    return dev_loss
+
+
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
-                   resume: bool = False) -> list[dict]:
+                   resume: bool = False, dev: TaskData | None = None) -> list[dict]:
     """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None.
+    With `dev` (encoded) and `train_cfg.eval_every`, training stops early on its loss (training.py).
 
     Every rank samples the same global batch and runs its slice (distributed.py); in one process
     the slice is the whole batch and the loss is unscaled.
@@ -63,12 +85,13 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         scale = 1.0
         if not rows:
             if not distributed.sharded(model):
-                return distributed.zero_loss(params), {}
+                return distributed.zero_loss(param_groups(params)[1]), {}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
         share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
         return lm_loss(logits, targets) * share, {}
 
+    dev_loss = dev_loss_fn(model, prompt_fn, dev, pad_id, batch_size) if dev is not None and dev.encoded else None
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
-                 sampler=sampler, resume=resume)
+                 sampler=sampler, resume=resume, dev_loss=dev_loss)

@@ -37,9 +37,21 @@ def target_prompt(meta: dict, tasks: list[str], init_from: str, train_meta_promp
     return mpt
 
 
+def param_groups(mpt: MPTPrompt, adapt) -> list[dict]:
+    """Optimizer groups of a target MPTPrompt: u, v at `adapt.lr_vectors`, and P* (when it trains) at
+    `adapt.lr_meta_prompt`; an unset rate is `adapt.train.lr`."""
+    def rate(lr):
+        return adapt.train.lr if lr is None else lr
+
+    groups = [{"params": [mpt.u, mpt.v], "lr": rate(adapt.lr_vectors)}]
+    if mpt.shared.requires_grad:
+        groups.append({"params": [mpt.shared], "lr": rate(adapt.lr_meta_prompt)})
+    return groups
+
+
 def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool = False) -> Fitted:
     mpt = target_prompt(ctx.meta, ctx.meta_tasks, ctx.cfg.adapt.init_from, train_meta_prompt)
-    params = [p for p in mpt.parameters() if p.requires_grad]
+    params = param_groups(mpt, ctx.cfg.adapt)
     if task.encoded:
         fit_supervised(ctx.backbone.model, mpt, params, task, ctx.cfg.adapt.train, seed,
                        ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path,

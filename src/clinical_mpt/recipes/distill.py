@@ -71,16 +71,34 @@ def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> li
     return [DiskTeacherOutputs(p) for p in paths]
 
 
+def source_dev_loss(cfg, backbone, mpt, specs: list):
+    """-> the early-stopping signal of distillation: the student's LM loss on the first
+    `distill.dev_examples` dev examples of every source task, averaged over the tasks."""
+    import dataclasses
+
+    import torch
+
+    from clinical_mpt.methods.base import dev_loss_fn
+    from clinical_mpt.recipes.teach import encoded_split
+
+    small = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, max_eval_examples=cfg.distill.dev_examples))
+    losses = [dev_loss_fn(backbone.model, lambda ids, k=k: mpt(ids + k), encoded_split(small, backbone.tokenizer, s, "dev"),
+                          backbone.tokenizer.pad_token_id, cfg.eval.batch_size)
+              for k, s in enumerate(specs)]
+    return lambda: sum(f() for f in losses) / len(losses)
+
+
 def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     import torch
 
-    from clinical_mpt import distributed
+    from clinical_mpt import distributed, training
     from clinical_mpt.artifacts import load_artifact, save_artifact
     from clinical_mpt.batching import MixtureSampler, collate, encode_task, mixture_probs
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
     from clinical_mpt.errors import ConfigError
     from clinical_mpt.methods.base import answer_tokens
     from clinical_mpt.prompts import MPTPrompt
+    from clinical_mpt.teacher_cache import kept_mass
 
     folder = out / "distill"
     key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
@@ -104,7 +122,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
                                                   dcfg.sampling_temperature), cfg.seed)
 
     def loss_fn(step):
-        global_refs = sampler.sample_refs(dcfg.train.batch_size)  # the same on every rank
+        global_refs = sampler.sample_refs(dcfg.train.batch_size, dcfg.tasks_per_batch)  # the same on every rank
         refs = distributed.shard_rows(global_refs)
         rows = [tasks[k].encoded[j] for k, j in refs]
         share = distributed.token_share(answer_tokens(rows),
@@ -116,14 +134,23 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
     log_path = folder / "log.jsonl"
     if not resume and distributed.is_main():
         log_path.unlink(missing_ok=True)
-    common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
-                 checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume)
+    kept = {t.name: round(kept_mass(c), 4) for t, c in zip(tasks, cache)}
+    if kept and min(kept.values()) < 0.9 and distributed.is_main():
+        low = min(kept, key=kept.get)
+        print(f"warning: the cached top-{dcfg.teacher_topk} teacher tokens keep only {kept[low]:.0%} of the softened "
+              f"mass on {low} (T = {dcfg.temperature}); raise distill.teacher_topk or lower distill.temperature",
+              flush=True)
+    rows = training.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
+                          checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume,
+                          dev_loss=source_dev_loss(cfg, backbone, mpt, specs) if dcfg.train.eval_every else None)
     if distributed.is_main():
         save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
                       {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],
                        "types": [s["type"] for s in specs], "prompt_length": cfg.prompt.length,
                        "rank": cfg.prompt.rank, "lambda": dcfg.lambda_, "temperature": dcfg.temperature,
-                       "steps": dcfg.train.steps}, backbone.fingerprint)
+                       "steps": dcfg.train.steps, "training": training.summary(rows),
+                       "teacher_topk": dcfg.teacher_topk, "tasks_per_batch": dcfg.tasks_per_batch,
+                       "teacher_kept_mass": kept}, backbone.fingerprint)
         common.mark_done(folder, key, time.time() - start)
     distributed.barrier()
     return folder

@@ -16,22 +16,38 @@ def configure(parser) -> None:
 
 
 def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
-                  resume: bool = False):
-    """Train one SoftPrompt on `task` (encoded TaskData); return it."""
+                  resume: bool = False, dev=None):
+    """Train one SoftPrompt on `task` (encoded TaskData), early-stopped on `dev` (encoded TaskData)
+    when `teach.eval_every` is set; -> (prompt, training summary).
+
+    Every teacher starts from the same prompt (drawn with `cfg.seed`), so that their mean, which
+    initialises P* in distillation, averages prompts that moved from one point; `seed` orders the data.
+    """
     from clinical_mpt.methods.base import fit_supervised
     from clinical_mpt.prompts import new_soft_prompt
+    from clinical_mpt.training import summary
 
-    prompt = new_soft_prompt(backbone, cfg.prompt, seed)
-    fit_supervised(backbone.model, prompt, [prompt.weight], task, cfg.teach, seed,
-                   backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path, checkpoint_dir, resume)
-    return prompt
+    prompt = new_soft_prompt(backbone, cfg.prompt, cfg.seed)
+    rows = fit_supervised(backbone.model, prompt, [prompt.weight], task, cfg.teach, seed,
+                          backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path, checkpoint_dir, resume,
+                          dev=dev)
+    return prompt, summary(rows)
+
+
+def encoded_split(cfg, tokenizer, spec: dict, split: str):
+    """One split of a suite task, read (capped as `data` says) and encoded."""
+    from clinical_mpt.batching import encode_task
+    from clinical_mpt.data.suite import load_split
+
+    limit = cfg.data.max_train_examples if split == "train" else cfg.data.max_eval_examples
+    return encode_task(tokenizer, load_split(cfg.data.suite, spec, split, limit), cfg.data.max_input_tokens,
+                       cfg.data.max_target_tokens)
 
 
 def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
-    from clinical_mpt.batching import encode_task
-    from clinical_mpt.data.suite import load_split, load_suite, select_tasks
+    from clinical_mpt.data.suite import load_suite, select_tasks
 
     folder = out / "teachers"
     key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach"))
@@ -46,15 +62,16 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
     for i, spec in enumerate(specs):
         if not force and common.artifact_key(folder / spec["name"]) == key:
             continue  # this teacher finished earlier (e.g. before an interruption)
-        task = load_split(cfg.data.suite, spec, "train", cfg.data.max_train_examples)
-        encode_task(backbone.tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
-        prompt = train_teacher(backbone, task, cfg, cfg.seed + i, log_path,
-                               out / "checkpoints" / "teach" / spec["name"], resume)
+        task = encoded_split(cfg, backbone.tokenizer, spec, "train")
+        dev = encoded_split(cfg, backbone.tokenizer, spec, "dev") if cfg.teach.eval_every else None
+        prompt, trained = train_teacher(backbone, task, cfg, cfg.seed + i, log_path,
+                                        out / "checkpoints" / "teach" / spec["name"], resume, dev)
         if distributed.is_main():
             save_artifact(folder / spec["name"], {"prompt": prompt.weight},
                           {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
                            "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
-                           "train_examples": len(task.examples), "steps": cfg.teach.steps, "key": key},
+                           "train_examples": len(task.examples), "steps": cfg.teach.steps, "training": trained,
+                           "key": key},
                           backbone.fingerprint)
         distributed.barrier()  # every rank sees the same finished teachers
     if distributed.is_main():

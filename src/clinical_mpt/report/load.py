@@ -4,11 +4,15 @@ Layout checked here (everything else in the file is passed through untouched):
 
     {"name", "backbone": {...}, "split", "seconds", "config": {...},
      "methods": {method: {"trainable_parameters": int, "trainable_fraction": float, "bytes_per_task": int,
-                          "tasks": {task: {"type", "metric", "score": float, "metrics": {...}}},   # full data
-                          "average": float | null,
+                          "tasks": {task: {"type", "metric", "score": float, "metrics": {...},      # full data
+                                           "ci95"?: [lo, hi]}},
+                          "average": float | null, "average_ci95"?: [lo, hi],
                           "shots": {"k": {"tasks": {task: {"type", "metric", "scores": [float per seed],
-                                                           "score": mean, "std": float}},
-                                          "average": float, "std": float}}}}}
+                                                           "score": mean, "std": float, "ci95"?: [lo, hi]}},
+                                          "average": float, "std": float, "ci95"?: [lo, hi]}}}},
+     "paired"?: [{"a": method, "b": method, "setting": "full" | "k16", "delta": float, "ci95": [lo, hi]}]}
+
+Keys marked ? are optional (runs made before the study protocol lack them); where present they are checked.
 
 A missing file raises ArtifactError; invalid JSON raises DataError naming `path:line`; a wrong layout
 raises ArtifactError naming the key path (`methods.mpt.tasks.med_ner.score`).
@@ -40,12 +44,23 @@ def _need(obj: dict, key: str, check, what: str, path: Path, where: str):
     return obj[key]
 
 
+def interval(value) -> bool:
+    """A 95 % interval: [lo, hi], two finite numbers with lo <= hi."""
+    return isinstance(value, list) and len(value) == 2 and all(map(finite, value)) and value[0] <= value[1]
+
+
+def _optional_interval(obj: dict, key: str, path: Path, where: str) -> None:
+    if key in obj and not interval(obj[key]):
+        _fail(path, f"{where}.{key}", "must be [lo, hi]: two finite numbers with lo <= hi")
+
+
 def _check_task(entry, path: Path, where: str, few_shot: bool) -> None:
     if not isinstance(entry, dict):
         _fail(path, where, "must be an object")
     _need(entry, "type", lambda v: isinstance(v, str), "a string", path, where)
     _need(entry, "metric", lambda v: isinstance(v, str), "a string", path, where)
     _need(entry, "score", finite, "a finite number", path, where)
+    _optional_interval(entry, "ci95", path, where)
     if few_shot:
         _need(entry, "scores", lambda v: isinstance(v, list) and v and all(map(finite, v)),
               "a non-empty list of finite numbers", path, where)
@@ -63,6 +78,7 @@ def _check_method(m, path: Path, where: str) -> None:
         _check_task(entry, path, f"{where}.tasks.{task}", few_shot=False)
     if m.setdefault("average", None) is not None and not finite(m["average"]):
         _fail(path, f"{where}.average", "must be a finite number or null")
+    _optional_interval(m, "average_ci95", path, where)
     shots = m.setdefault("shots", {})
     if not isinstance(shots, dict):
         _fail(path, f"{where}.shots", "must be an object")
@@ -76,6 +92,20 @@ def _check_method(m, path: Path, where: str) -> None:
             _check_task(entry, path, f"{w}.tasks.{task}", few_shot=True)
         _need(shot, "average", finite, "a finite number", path, w)
         _need(shot, "std", finite, "a finite number", path, w)
+        _optional_interval(shot, "ci95", path, w)
+
+
+def _check_paired(paired, path: Path) -> None:
+    if not isinstance(paired, list):
+        _fail(path, "paired", "must be a list")
+    for i, entry in enumerate(paired):
+        w = f"paired[{i}]"
+        if not isinstance(entry, dict):
+            _fail(path, w, "must be an object")
+        for key in ("a", "b", "setting"):
+            _need(entry, key, lambda v: isinstance(v, str), "a string", path, w)
+        _need(entry, "delta", finite, "a finite number", path, w)
+        _need(entry, "ci95", interval, "[lo, hi]: two finite numbers with lo <= hi", path, w)
 
 
 def check_results(results, path: Path) -> dict:
@@ -85,6 +115,7 @@ def check_results(results, path: Path) -> dict:
     methods = _need(results, "methods", lambda v: isinstance(v, dict) and v, "a non-empty object", path, "")
     for name, m in methods.items():
         _check_method(m, path, f"methods.{name}")
+    _check_paired(results.setdefault("paired", []), path)
     for key in ("backbone", "config"):
         if not isinstance(results.setdefault(key, {}), dict):
             _fail(path, key, "must be an object")

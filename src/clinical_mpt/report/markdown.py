@@ -103,13 +103,33 @@ def full_data_section(results: dict, plots: dict) -> list[str]:
     lines = ["## Target tasks, full data", ""]
     if not any(m["tasks"] for m in results["methods"].values()):
         return lines + ["*No full-data results in this run (`protocol.full_data: false`).*", ""]
-    return lines + [
+    lines += [
         _table(tables.main_table(results)), "",
         "Each score is the task's primary metric (written under its name: f1 = micro F1 over entities or "
         "relations, or token F1 for QA; accuracy; macro_f1 over the NLI labels; rougeL = ROUGE-L F) on the "
-        f"{results.get('split', '?')} split. Best per column in **bold**. Average = mean over the method's tasks. "
-        "Trainable % = trainable parameters per task / backbone parameters × 100.", "",
-        *_image(plots, "plot_tasks.png", "Scores per task and method, full data")]
+        f"{results.get('split', '?')} split. Best per column in **bold**. Average = mean over the method's tasks"
+        + (", with its 95 % bootstrap interval (test examples resampled within each task)"
+           if any("average_ci95" in m for m in results["methods"].values()) else "") + ". "
+        "Trainable % = trainable parameters per task / backbone parameters × 100."
+        + (" *Majority / chance* answers every example with the task's most frequent training label (or "
+           "option letter, or answer): a method at or below it has learned nothing about the task."
+           if "majority" in results["methods"] else ""), ""]
+    intervals = tables.task_interval_table(results)
+    if len(intervals.rows) > 3:
+        lines += ["### 95 % intervals per task", "", _table(intervals), "",
+                  "Percentile bootstrap over the test examples of each task (the metric recomputed on each "
+                  "resample).", ""]
+    return lines + _image(plots, "plot_tasks.png", "Scores per task and method, full data")
+
+
+def paired_section(results: dict) -> list[str]:
+    if not results.get("paired"):
+        return []
+    return ["## Paired differences", "", _table(tables.paired_table(results)), "",
+            "A − B = difference of the average scores over the target tasks on the same test examples (and, for "
+            "k-shot, the same seeds and drawn examples); the 95 % interval is a paired bootstrap (the same "
+            "resampled examples for both methods). *Not separated*: the interval contains 0, so this run does "
+            "not tell the two apart.", ""]
 
 
 def fewshot_section(results: dict, plots: dict) -> list[str]:
@@ -133,7 +153,8 @@ def fewshot_section(results: dict, plots: dict) -> list[str]:
 
 def render_report(results: dict, plots: dict[str, str | None], notes: list[str] = ()) -> str:
     """The whole report.md as a string; `notes` are shown under the loss plot."""
-    lines = header(results) + full_data_section(results, plots) + fewshot_section(results, plots)
+    lines = header(results) + full_data_section(results, plots) + paired_section(results) + \
+        fewshot_section(results, plots)
     lines += ["## Parameter accounting", "", _table(tables.params_table(results)), "",
               "Bytes / task: what one more task adds to storage (its prompt, u and v, adapter or model copy).", ""]
     if "plot_loss.png" in plots:

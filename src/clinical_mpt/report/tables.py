@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 
 from clinical_mpt.data.canonical import TYPES
 
-METHOD_ORDER = ("zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt-vectors", "mpt")
+METHOD_ORDER = ("majority", "zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt-vectors", "mpt",
+                "deep-mpt-full-prompt", "deep-mpt")  # then the others (e.g. prefix) in results order
 METHOD_LABELS = {
+    "majority": "Majority / chance",
     "zero-shot": "Zero-shot",
+    "deep-mpt-full-prompt": "Deep MPT (P*, u, v)",
+    "deep-mpt": "Deep MPT (u, v)",
     "full": "Full fine-tuning",
     "lora": "LoRA",
     "pt": "Prompt tuning",
@@ -60,6 +64,15 @@ def format_score(x: float | None) -> str:
 
 def format_mean_std(mean: float, std: float) -> str:
     return f"{mean:.{DIGITS}f} ± {std:.{DIGITS}f}"
+
+
+def format_interval(ci: list | None) -> str:
+    """[0.512, 0.571] -> "[0.512, 0.571]"; None -> "" (runs without intervals)."""
+    return f"[{ci[0]:.{DIGITS}f}, {ci[1]:.{DIGITS}f}]" if ci else ""
+
+
+def with_interval(text: str, ci: list | None) -> str:
+    return f"{text} {format_interval(ci)}" if ci else text
 
 
 def format_percent(fraction: float) -> str:
@@ -153,8 +166,51 @@ def main_table(results: dict) -> Table:
         for i, cell in enumerate(_cells([row[j] for row in grid], [row[j] for row in texts])):
             texts[i][j] = cell
     for m, row in zip(order, texts):
+        row[-1] = with_interval(row[-1], methods[m].get("average_ci95"))
         table.rows.append([method_label(m), *row, format_percent(methods[m]["trainable_fraction"]),
                            format_count(methods[m]["trainable_parameters"])])
+    return table
+
+
+def task_interval_table(results: dict) -> Table:
+    """methods x full-data tasks: each score's 95 % bootstrap interval over test examples, with n."""
+    methods = results["methods"]
+    columns = task_columns(results)
+    table = _head("Method", columns, [])
+    for m in method_order(methods):
+        tasks = methods[m]["tasks"]
+        if not any("ci95" in e for e in tasks.values()):
+            continue
+        cells = [format_interval(e.get("ci95")) or format_score(e["score"]) if (e := tasks.get(c.task)) else MISSING
+                 for c in columns]
+        table.rows.append([method_label(m), *cells])
+    ns = [next((m["tasks"][c.task]["metrics"].get("n") for m in methods.values()
+                if c.task in m["tasks"] and isinstance(m["tasks"][c.task].get("metrics"), dict)), None)
+          for c in columns]
+    table.rows.append(["n (test examples)", *[MISSING if n is None else str(n) for n in ns]])
+    return table
+
+
+def verdict(ci: list) -> str:
+    """What a paired interval of a - b says: a better, b better, or no difference shown."""
+    if ci[0] > 0:
+        return "A better"
+    if ci[1] < 0:
+        return "B better"
+    return "not separated"
+
+
+def setting_label(setting: str) -> str:
+    """"full" -> "full data", "k16" -> "k = 16"."""
+    return f"k = {setting[1:]}" if setting[:1] == "k" and setting[1:].isdigit() else setting.replace("full", "full data")
+
+
+def paired_table(results: dict) -> Table:
+    """The paired bootstrap differences of average scores, A - B, with 95 % intervals."""
+    table = Table(header=["A", "B", "Setting", "A − B", "95 % CI", "Verdict"], align=["l", "l", "l", "r", "r", "l"])
+    for e in results.get("paired", []):
+        table.rows.append([method_label(e["a"]), method_label(e["b"]), setting_label(e["setting"]),
+                           f"{e['delta']:+.{DIGITS}f}", format_interval(e["ci95"]), verdict(e["ci95"])])
     return table
 
 
@@ -165,7 +221,8 @@ def fewshot_table(results: dict) -> Table:
     order = [m for m in method_order(methods) if methods[m]["shots"]]
     table = Table(header=["Method", *[f"k = {k}" for k in ks]], align=["l"] + ["r"] * len(ks))
     shots = [[methods[m]["shots"].get(str(k)) for k in ks] for m in order]
-    texts = [[format_mean_std(s["average"], s["std"]) if s else MISSING for s in row] for row in shots]
+    texts = [[with_interval(format_mean_std(s["average"], s["std"]), s.get("ci95")) if s else MISSING for s in row]
+             for row in shots]
     for j in range(len(ks)):
         means = [row[j]["average"] if row[j] else None for row in shots]
         for i, cell in enumerate(_cells(means, [row[j] for row in texts])):

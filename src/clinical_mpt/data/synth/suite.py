@@ -23,6 +23,7 @@ from clinical_mpt.data.synth.tasks import TASKS, TaskSpec
 from clinical_mpt.tasks.registry import get_task_type
 
 SPLITS = ("train", "dev", "test")
+SUITE_VERSION = 2  # 2: target tasks have 128 test and 48 dev examples (1: 48 and 32)
 MAX_TRIES_PER_EXAMPLE = 50
 
 DESCRIPTION = (
@@ -69,7 +70,7 @@ def generate_task(spec: TaskSpec, seed: int) -> dict[str, list[dict]]:
 def suite_dict(seed: int) -> dict:
     """The content of suite.json (the keys the training code reads)."""
     return {
-        "name": "clinical-synth", "version": 1, "seed": seed, "synthetic": True, "description": DESCRIPTION,
+        "name": "clinical-synth", "version": SUITE_VERSION, "seed": seed, "synthetic": True, "description": DESCRIPTION,
         "styles": {s.name: s.description for s in STYLES.values()},
         "tasks": [{"name": t.name, "type": t.type, "role": t.role, "style": t.style, "description": t.description,
                    "instruction": t.instruction, "labels": list(t.labels), "sizes": dict(t.sizes)} for t in TASKS],

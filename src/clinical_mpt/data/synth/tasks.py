@@ -8,6 +8,7 @@ Each spec names its generator: `make(rng, style) -> example body` (no id/type/ta
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,6 +22,9 @@ from clinical_mpt.data.synth.scenes_social import opioid_scene, sdoh_scene
 from clinical_mpt.data.synth.styles import Style
 
 DEFAULT_SIZES = {"train": 160, "dev": 32, "test": 48}
+# Targets are what the study measures: >= 100 test examples each, so that paired bootstrap intervals
+# can separate methods (suite version 2; version 1 had 48).
+TARGET_SIZES = {"train": 160, "dev": 48, "test": 128}
 
 
 def ner_from(scene: Callable[[random.Random, Style], Doc], labels: tuple[str, ...],
@@ -113,6 +117,8 @@ TASKS = (
     TaskSpec("dialogue_summ", "summarization", "source", "inst_a_terse", "doctor-patient dialogue to an HPI note",
              "Write the history of present illness from this conversation.", (), summarization.dialogue_summ),
     # ---- target tasks (10) ----
+)
+_TARGETS = (
     TaskSpec("sdoh_ner", "ner", "target", "inst_e_dictated", "social determinants of health NER (n2c2-2022 style)",
              "Extract the social determinants of health: substance use, employment and living situation, with their "
              "status, amount, frequency, duration and type.", SDOH, partial(ner_from, sdoh_scene, SDOH)),
@@ -138,4 +144,5 @@ TASKS = (
     TaskSpec("echo_summ", "summarization", "target", "inst_f_templated", "echocardiogram report to impression",
              "Write the impression for this echocardiogram.", (), summarization.echo_summ),
 )
+TASKS = TASKS + tuple(dataclasses.replace(t, sizes=dict(TARGET_SIZES)) for t in _TARGETS)
 TASK_BY_NAME = {t.name: t for t in TASKS}
