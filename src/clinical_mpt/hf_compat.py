@@ -73,7 +73,7 @@ def checkpointing(model) -> bool:
 def compiled(model) -> bool:
     """Whether the decoder layers were compiled (backbone.compile_layers, i.e. `nn.Module.compile`, which
     keeps the compiled call in the private `_compiled_call_impl`)."""
-    if not hasattr(torch.nn.Module, "_compiled_call_impl"):
+    if Version(torch.__version__) < TORCH_COMPILED_CALL or not hasattr(torch.nn.Module, "_compiled_call_impl"):
         raise CompatError(f"torch {torch.__version__}: nn.Module has no _compiled_call_impl (read from torch >= "
                           f"{TORCH_COMPILED_CALL}); update clinical_mpt/hf_compat.compiled for this torch")
     layers = getattr(decoder(model), "layers", None)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from contextlib import nullcontext
+from pathlib import Path
 
 from clinical_mpt import distributed
 from clinical_mpt.errors import ConfigError
@@ -46,7 +47,7 @@ def deepspeed_zero_config() -> dict:
     path = os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE", "")
     if path and path.lower() != "none":
         try:
-            zero = json.loads(open(path, encoding="utf-8").read()).get("zero_optimization", {})
+            zero = json.loads(Path(path).read_text(encoding="utf-8")).get("zero_optimization", {})
         except (OSError, ValueError, AttributeError) as e:
             raise ConfigError(f"deepspeed_config_file {path}: cannot be read as a DeepSpeed JSON config ({e})") from None
         if not isinstance(zero, dict):
