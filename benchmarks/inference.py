@@ -36,8 +36,7 @@ from _common import median_seconds, paired_medians
 
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.prompts import init_prompt
-from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
-from clinical_mpt.serve.prompt_cache import compute_prompt_states
+from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate, prefill
 
 NO_EOS = -1  # an id no model emits: decode exactly the budget
 
@@ -76,8 +75,7 @@ def random_inputs(vocab: int, n: int, length: int, seed: int = 1) -> list[list[i
 
 
 def generate_cached(model, states, inputs, new_tokens: int, pad: int):
-    out, mask, pos = prefill_cached(model, states, inputs, pad)
-    return greedy_decode(model, out, mask, pos, [new_tokens] * len(inputs), NO_EOS, pad)
+    return greedy_generate(model, DecodeBatch(inputs, [new_tokens] * len(inputs), prefixes=states), NO_EOS, pad)
 
 
 def side_by_side(a: str, fn_a, b: str, fn_b, repeats: int, tokens: int, ratio: str) -> dict:
@@ -99,14 +97,15 @@ def bench_mixed_vs_single(bb, args, prompts, states) -> dict:
 
 
 def bench_prefill(bb, args, prompts, states) -> dict:
-    model, pad, out = bb.model, bb.tokenizer.pad_token_id, {}
+    model, out = bb.model, {}
     b = args.prefill_batch
     state_s = median_seconds(lambda: compute_prompt_states(model, prompts[0]), args.repeats, 1)
     for n in [int(x) for x in args.input_tokens.split(",")]:
         inputs = random_inputs(bb.fingerprint.vocab_size, b, n, seed=n)
+        prefixes = states[:b] if b <= len(states) else [states[0]] * b
         cached, uncached, ratio = paired_medians(
-            lambda: prefill_cached(model, states[:b] if b <= len(states) else [states[0]] * b, inputs, pad),
-            lambda: prefill_uncached(model, [prompts[0]] * b, inputs), args.repeats)
+            lambda: prefill(model, DecodeBatch(inputs, [1] * b, prefixes=prefixes)),
+            lambda: prefill(model, DecodeBatch(inputs, [1] * b, prompts=[prompts[0]] * b)), args.repeats)
         out[str(n)] = {"cached_ms": round(1000 * cached, 2), "uncached_ms": round(1000 * uncached, 2),
                        "cached_over_uncached": round(ratio, 3), "target": round(n / (n + args.prompt_length) + 0.05, 3),
                        "speedup": round(1 / ratio, 3)}
@@ -117,11 +116,9 @@ def bench_prefill(bb, args, prompts, states) -> dict:
 def bench_serving_vs_bare(bb, args, prompts, states) -> dict:
     model, pad = bb.model, bb.tokenizer.pad_token_id
     inputs = random_inputs(bb.fingerprint.vocab_size, args.tasks, args.input_len, seed=3)
-    empty = [prompts[0][:0]] * args.tasks                                   # (0, d): no prompt at all
 
-    def bare():
-        out, mask, pos = prefill_uncached(model, empty, inputs)
-        return greedy_decode(model, out, mask, pos, [args.new_tokens] * args.tasks, NO_EOS, pad)
+    def bare():  # no prompt at all
+        return greedy_generate(model, DecodeBatch.uniform(inputs, args.new_tokens), NO_EOS, pad)
 
     served = lambda: generate_cached(model, states, inputs, args.new_tokens, pad)                      # noqa: E731
     return {"rows": args.tasks, "prompt_length": args.prompt_length, "input_tokens": args.input_len,

@@ -19,8 +19,7 @@ from _common import emit, machine, paired_medians, parser
 from profile_step import group, summarize
 
 from clinical_mpt.backbone import load_backbone
-from clinical_mpt.serve.decode import prefill_cached, prefill_uncached
-from clinical_mpt.serve.prompt_cache import compute_prompt_states
+from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, prefill
 
 PROMPT = 100
 
@@ -45,7 +44,7 @@ def main() -> None:
     p.add_argument("--top", type=int, default=6)
     args = p.parse_args()
     bb = load_backbone(args.backbone, args.dtype, args.attention, inference_only=True)  # as the serving engine
-    model, pad = bb.model, bb.tokenizer.pad_token_id
+    model = bb.model
     g = torch.Generator().manual_seed(0)
     prompt = torch.randn(PROMPT, model.config.hidden_size, generator=g) * 0.02        # (L, d)
     states = compute_prompt_states(model, prompt)
@@ -53,8 +52,8 @@ def main() -> None:
               "attention": model.config._attn_implementation, "machine": machine(), "prompt_length": PROMPT}
     for n in [int(x) for x in args.input_tokens.split(",")]:
         inputs = [torch.randint(10, min(bb.fingerprint.vocab_size, 20000), (n,), generator=g).tolist()]
-        cached = lambda: prefill_cached(model, [states], inputs, pad)                  # noqa: E731
-        uncached = lambda: prefill_uncached(model, [prompt], inputs)                   # noqa: E731
+        cached = lambda: prefill(model, DecodeBatch(inputs, [1], prefixes=[states]))     # noqa: E731
+        uncached = lambda: prefill(model, DecodeBatch(inputs, [1], prompts=[prompt]))    # noqa: E731
         c_s, u_s, ratio = paired_medians(cached, uncached, args.repeats, args.warmup)
         c_p, u_p = profiled(cached, args.top), profiled(uncached, args.top)
         c_p["matmul_ms_per_token"] = round(c_p["matmul_ms"] / n, 3)

@@ -14,8 +14,7 @@ import torch
 from _common import emit, machine, paired_medians, parser
 
 from clinical_mpt.backbone import load_backbone
-from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
-from clinical_mpt.serve.prompt_cache import compute_prompt_states
+from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate
 
 ROWS, PROMPT, INPUT, NEW = 8, 100, 48, 16
 
@@ -40,15 +39,12 @@ def main() -> None:
     states = [compute_prompt_states(model, prompt) for prompt in prompts]
     vocab = min(bb.fingerprint.vocab_size, 20000)
     inputs = [torch.randint(10, vocab, (INPUT,), generator=g).tolist() for _ in range(ROWS)]
-    no_prompt = [prompts[0][:0]] * ROWS                                         # (0, d): the bare backbone
 
-    def served():
-        out, mask, pos = prefill_cached(model, states, inputs, pad)
-        return greedy_decode(model, out, mask, pos, [NEW] * ROWS, -1, pad)      # eos -1: all NEW tokens
+    def served():  # eos -1: all NEW tokens
+        return greedy_generate(model, DecodeBatch(inputs, [NEW] * ROWS, prefixes=states), -1, pad)
 
-    def bare():
-        out, mask, pos = prefill_uncached(model, no_prompt, inputs)
-        return greedy_decode(model, out, mask, pos, [NEW] * ROWS, -1, pad)
+    def bare():  # the bare backbone: no prompt
+        return greedy_generate(model, DecodeBatch.uniform(inputs, NEW), -1, pad)
 
     served_s, bare_s, ratio = paired_medians(served, bare, args.repeats, args.warmup)
     a, b = self_times(served), self_times(bare)

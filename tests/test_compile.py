@@ -9,9 +9,10 @@ import torch
 
 from clinical_mpt.backbone import compile_layers, load_backbone
 from clinical_mpt.batching import collate
-from clinical_mpt.generate import greedy_generate
+from clinical_mpt.decoding import DecodeBatch, greedy_generate
+from clinical_mpt.hf_compat import compiled
 from clinical_mpt.losses import lm_loss
-from clinical_mpt.modeling import answer_hidden_and_logits, compiled
+from clinical_mpt.modeling import answer_hidden_and_logits
 
 
 def prompt_grad(model, prompts: torch.Tensor, task_ids: torch.Tensor, batch: dict):
@@ -41,8 +42,8 @@ def test_compiled_layers_train_and_generate_like_the_eager_ones():
     assert torch.allclose(loss_c, loss_e, atol=1e-5) and torch.allclose(grad_c, grad_e, atol=1e-6, rtol=1e-4)
     assert counters["stats"]["unique_graphs"] == 1  # 2 layers, one graph
     inputs = [r[0] for r in rows]
-    out_c = greedy_generate(fast.model, prompts[task_ids], inputs, 5, eos_id=-1, pad_id=0)
-    assert out_c == greedy_generate(eager.model, prompts[task_ids], inputs, 5, eos_id=-1, pad_id=0)
+    out_c = greedy_generate(fast.model, DecodeBatch.uniform(inputs, 5, prompts[task_ids]), eos_id=-1, pad_id=0)
+    assert out_c == greedy_generate(eager.model, DecodeBatch.uniform(inputs, 5, prompts[task_ids]), eos_id=-1, pad_id=0)
     assert counters["stats"]["unique_graphs"] == 1  # generation compiled nothing
 
 

@@ -1,4 +1,4 @@
-"""Prompts through `inputs_embeds` (modeling.py), greedy generation (generate.py), prediction (predict.py)."""
+"""Prompts through `inputs_embeds` (modeling.py), the one greedy decoder (decoding.py), prediction (predict.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from clinical_mpt.batching import TaskData, collate
-from clinical_mpt.generate import greedy_generate
+from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate, prefill, text_stop
 from clinical_mpt.modeling import answer_hidden_and_logits, answer_positions, prompted_embeds, text_hidden
 
 TEXTS = ["hello there", "a longer piece of clinical text here", "x", "medication list: aspirin 81 mg"]
@@ -154,15 +154,15 @@ def test_answer_logits_with_an_mpt_prompt_module(tiny_backbone):
 def test_generation_matches_an_uncached_reference(sharp_model, token_lists):
     prompt = torch.randn(5, 64) * 0.3
     for ids in token_lists[1:3]:
-        got = greedy_generate(sharp_model, prompt[None], [ids], 8, eos_id=2, pad_id=0)[0]
+        got = greedy_generate(sharp_model, DecodeBatch.uniform([ids], 8, prompt[None]), eos_id=2, pad_id=0)[0]
         assert got == _reference_greedy(sharp_model, prompt, ids, 8, eos_id=2)
         assert len(got) == 8  # no EOS met on this model: the budget is used
 
 
 def test_left_padded_batch_equals_each_row_alone(sharp_model, token_lists):
     prompts = torch.randn(len(token_lists), 5, 64) * 0.3
-    batch = greedy_generate(sharp_model, prompts, token_lists, 8, eos_id=2, pad_id=0)
-    alone = [greedy_generate(sharp_model, prompts[i:i + 1], [ids], 8, eos_id=2, pad_id=0)[0]
+    batch = greedy_generate(sharp_model, DecodeBatch.uniform(token_lists, 8, prompts), eos_id=2, pad_id=0)
+    alone = [greedy_generate(sharp_model, DecodeBatch.uniform([ids], 8, prompts[i:i + 1]), eos_id=2, pad_id=0)[0]
              for i, ids in enumerate(token_lists)]
     assert batch == alone
     assert len({tuple(b) for b in batch}) == len(batch)  # the rows really differ
@@ -171,23 +171,24 @@ def test_left_padded_batch_equals_each_row_alone(sharp_model, token_lists):
 def test_each_row_gets_its_own_prompt(sharp_model, token_lists):
     ids = token_lists[1]
     prompts = torch.randn(2, 5, 64) * 0.3
-    out = greedy_generate(sharp_model, prompts, [ids, ids], 6, eos_id=2, pad_id=0)
-    alone = [greedy_generate(sharp_model, prompts[i:i + 1], [ids], 6, eos_id=2, pad_id=0)[0] for i in range(2)]
+    out = greedy_generate(sharp_model, DecodeBatch.uniform([ids, ids], 6, prompts), eos_id=2, pad_id=0)
+    alone = [greedy_generate(sharp_model, DecodeBatch.uniform([ids], 6, prompts[i:i + 1]), eos_id=2, pad_id=0)[0]
+             for i in range(2)]
     assert out == alone
     assert out[0] != out[1]
 
 
 def test_generation_without_a_prompt(sharp_model, token_lists):
-    out = greedy_generate(sharp_model, None, token_lists[:3], 5, eos_id=2, pad_id=0)
+    out = greedy_generate(sharp_model, DecodeBatch.uniform(token_lists[:3], 5), eos_id=2, pad_id=0)
     assert out == [_reference_greedy(sharp_model, None, ids, 5, 2) for ids in token_lists[:3]]
 
 
 def test_generation_stops_at_eos_and_leaves_it_out(sharp_model, token_lists):
     prompts = torch.randn(2, 5, 64) * 0.3
-    free = greedy_generate(sharp_model, prompts, token_lists[:2], 6, eos_id=2, pad_id=0)
+    free = greedy_generate(sharp_model, DecodeBatch.uniform(token_lists[:2], 6, prompts), eos_id=2, pad_id=0)
     eos = free[0][2]  # pretend row 0's 3rd token is the end of sequence
     assert eos not in free[0][:2]
-    out = greedy_generate(sharp_model, prompts, token_lists[:2], 6, eos_id=eos, pad_id=0)
+    out = greedy_generate(sharp_model, DecodeBatch.uniform(token_lists[:2], 6, prompts), eos_id=eos, pad_id=0)
     assert out[0] == free[0][:2]
     assert out[1] == _reference_greedy(sharp_model, prompts[1], token_lists[1], 6, eos)
 
@@ -196,9 +197,66 @@ def test_generation_on_the_tiny_backbone_in_bf16(token_lists):
     from clinical_mpt.backbone import load_backbone
 
     bf16 = load_backbone("tiny-random-llama", "bfloat16")
-    out = greedy_generate(bf16.model, torch.randn(2, 3, 64), token_lists[:2], 5, eos_id=2, pad_id=0)
+    batch = DecodeBatch.uniform(token_lists[:2], 5, torch.randn(2, 3, 64))
+    out = greedy_generate(bf16.model, batch, eos_id=2, pad_id=0)
     assert len(out) == 2 and all(len(o) <= 5 for o in out)
 
+
+
+def test_prefix_states_in_the_cache_give_the_tokens_of_prompts_through_the_embeddings(sharp_model, token_lists):
+    """Serving's layout (each row's prompt K/V in the cache, then [pads | text]) and evaluation's
+    ([pads | prompt | text]) are one function with the same tokens, mixed prompts and lengths included."""
+    prompts = torch.randn(len(token_lists), 5, 64) * 0.3
+    states = [compute_prompt_states(sharp_model, p) for p in prompts]
+    budgets = [8, 3, 6, 1]
+    embedded = greedy_generate(sharp_model, DecodeBatch(token_lists, budgets, prompts=prompts), 2, 0)
+    cached = greedy_generate(sharp_model, DecodeBatch(token_lists, budgets, prefixes=states), 2, 0)
+    assert cached == embedded and [len(g) for g in cached] == budgets  # each row used its own budget
+    # a prompt split in two: its first 3 positions as prefix states, the other 2 through the embeddings
+    heads = [compute_prompt_states(sharp_model, p[:3]) for p in prompts]
+    split = DecodeBatch(token_lists, budgets, prompts=prompts[:, 3:], prefixes=heads)
+    assert greedy_generate(sharp_model, split, 2, 0) == embedded
+
+
+def test_prefill_logits_of_both_layouts_are_those_of_each_row_alone(sharp_model, token_lists):
+    prompts = torch.randn(len(token_lists), 5, 64) * 0.3
+    states = [compute_prompt_states(sharp_model, p) for p in prompts]
+    budgets = [1] * len(token_lists)
+    layouts = (DecodeBatch(token_lists, budgets, prompts=prompts), DecodeBatch(token_lists, budgets, prefixes=states))
+    for batch in layouts:
+        state = prefill(sharp_model, batch, logits_to_keep=0)
+        for i, ids in enumerate(token_lists):
+            row = torch.tensor([ids])
+            with torch.no_grad():
+                _, alone = _plain_text_hidden(sharp_model, prompts[i:i + 1], row, torch.ones_like(row))
+            assert torch.allclose(state.out.logits[i, -len(ids):], alone[0], atol=1e-4)
+
+
+def test_a_row_stops_where_its_answer_is_finished(sharp_model, token_lists):
+    prompts = torch.randn(2, 5, 64) * 0.3
+    free = greedy_generate(sharp_model, DecodeBatch.uniform(token_lists[:2], 6, prompts), 2, 0)
+    stops = [lambda ids: ids[-1] == free[0][2], None]  # row 0's answer ends with its 3rd token (kept)
+    out = greedy_generate(sharp_model, DecodeBatch(token_lists[:2], [6, 6], prompts=prompts, stops=stops), 2, 0)
+    assert out == [free[0][:free[0].index(free[0][2]) + 1], free[1]]
+
+
+def test_a_text_stop_reads_the_decoded_answer(tiny_backbone):
+    tok = tiny_backbone.tokenizer
+    stop = text_stop(tok, lambda text: text.endswith("\n"))
+    assert stop(tok("yes\n", add_special_tokens=False).input_ids)
+    assert not stop(tok("yes", add_special_tokens=False).input_ids)
+
+
+def test_decode_batches_refuse_rows_that_do_not_fit(sharp_model):
+    with pytest.raises(ValueError, match="budgets: 1 entries for 2 rows"):
+        DecodeBatch([[5], [6]], [3])
+    with pytest.raises(ValueError, match="prompts of one"):
+        DecodeBatch([[5], [6]], [3, 3], prompts=[torch.zeros(2, 64), torch.zeros(3, 64)])
+    states = [compute_prompt_states(sharp_model, torch.zeros(n, 64)) for n in (2, 3)]
+    with pytest.raises(ValueError, match="prefixes of one length"):
+        DecodeBatch([[5], [6]], [3, 3], prefixes=states)
+    with pytest.raises(ValueError, match="at least one token"):
+        DecodeBatch([[5], []], [3, 3])
 
 def _mcqa(i: int, question: str) -> dict:
     return {"id": f"q{i}", "type": "mcqa", "question": question, "answer": "B",
@@ -228,7 +286,7 @@ def test_the_last_logits_are_asked_for_as_an_index_giving_one_contiguous_row():
     index, so it arrives contiguous (one mm); other counts are passed through."""
     from transformers.modeling_utils import slice_logits_to_keep
 
-    from clinical_mpt.generate import keep_logits
+    from clinical_mpt.hf_compat import keep_logits
 
     hidden = torch.randn(4, 12, 8)                                              # (B, T, d)
     by_index, by_slice = (slice_logits_to_keep(hidden, k) for k in (keep_logits(1, "cpu"), 1))

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 
 from clinical_mpt.errors import ConfigError
+from clinical_mpt.hf_compat import decoder
+from clinical_mpt.sharding import shard_backbone
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 TINY_SPECIALS = ["<pad>", "<s>", "</s>"]
@@ -243,8 +245,6 @@ def compile_layers(model) -> None:
     The layers share one graph (their parameters are graph inputs), so it compiles once, on the first
     training step. `modeling.text_hidden` then takes the [prompt | text] layout (a KV cache would break
     the graph), and generation runs eagerly (`eager_generation`): its cache grows every step."""
-    from clinical_mpt.modeling import decoder
-
     for layer in decoder(model).layers:
         layer.compile()
 
@@ -276,16 +276,7 @@ def load_backbone(name: str = "default", dtype: str = "auto", attention: str = "
     if compile:
         compile_layers(model)
     fp = fingerprint(model)  # of the whole model, before any sharding
-    from clinical_mpt import distributed
-
-    fsdp, zero3 = distributed.fsdp_requested(), distributed.zero3_requested()
-    if (fsdp or zero3) and quantization is not None:
-        raise ConfigError("backbone.load_in: quantized weights cannot be sharded with FSDP or ZeRO-3; "
-                          "use load_in: none")
-    if fsdp:
-        distributed.shard_layers(model)
-    elif zero3:
-        distributed.partition_zero3(model)
+    shard_backbone(model, quantized=quantization is not None)
     return Backbone(name=name, model=model, tokenizer=tokenizer, fingerprint=fp)
 
 

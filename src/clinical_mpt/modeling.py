@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import torch
 
-
-def decoder(model):
-    """The transformer body of a *ForCausalLM (returns final-norm hidden states)."""
-    return model.get_decoder() if hasattr(model, "get_decoder") else getattr(model, model.base_model_prefix)
+from clinical_mpt.hf_compat import cache_kwarg, checkpointing, compiled, decoder, new_cache
+from clinical_mpt.sharding import sharded
 
 
 def unique_prompts(prompt_fn, task_ids: torch.Tensor):
@@ -39,29 +37,12 @@ def unique_prompts(prompt_fn, task_ids: torch.Tensor):
 
 def prompt_cache(model, prompts: torch.Tensor, rows: torch.Tensor):
     """Key/value cache of the m prompts (m, L, d), gathered to the B rows (B,); keeps the autograd graph."""
-    from transformers import DynamicCache
-
-    from clinical_mpt.generate import cache_kwarg
-
-    cache = DynamicCache()  # full-length layers: a sliding-window layer would drop prompt positions
+    cache = new_cache()  # full-length layers: a sliding-window layer would drop prompt positions
     weight = model.get_input_embeddings().weight
     embeds = prompts.to(device=weight.device, dtype=weight.dtype)
     decoder(model)(inputs_embeds=embeds, use_cache=True, **{cache_kwarg(decoder(model)): cache})
     cache.batch_select_indices(rows.to(weight.device))
     return cache
-
-
-def compiled(model) -> bool:
-    """Whether the decoder layers were compiled (backbone.compile_layers)."""
-    layers = getattr(decoder(model), "layers", None)
-    return bool(layers) and getattr(layers[0], "_compiled_call_impl", None) is not None
-
-
-def checkpointing(model) -> bool:
-    """Whether gradient (activation) checkpointing is on (transformers 5 name, then the older one)."""
-    if hasattr(type(model), "is_activation_checkpointing"):
-        return bool(model.is_activation_checkpointing)
-    return bool(getattr(model, "is_gradient_checkpointing", False))
 
 
 def concatenated_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
@@ -91,8 +72,6 @@ def cached_text_hidden(model, prompts: torch.Tensor, rows: torch.Tensor, input_i
                        attention_mask: torch.Tensor) -> torch.Tensor:
     """`text_hidden` with shared prompt states: the m prompts' K/V cache, gathered to the B rows, then
     the text (B, T) on top with a cache-offset causal mask. Inputs already on the model's device."""
-    from clinical_mpt.generate import cache_kwarg
-
     B, T = input_ids.shape
     L = prompts.shape[1]
     cache = prompt_cache(model, prompts, rows)
@@ -110,8 +89,6 @@ def text_hidden(model, prompts: torch.Tensor | None, rows: torch.Tensor | None, 
     input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
     if prompts is None:  # LoRA / full fine-tuning / zero-shot: the bare model
         return decoder(model)(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-    from clinical_mpt.distributed import sharded
-
     if (prompts.shape[0] == input_ids.shape[0] or (torch.is_grad_enabled() and checkpointing(model)) or sharded(model)
             or compiled(model)):
         return concatenated_text_hidden(model, prompts, rows, input_ids, attention_mask)

@@ -1,4 +1,5 @@
-"""Prompted prediction for one task: encode inputs, generate greedily in batches, parse the outputs."""
+"""Prompted prediction for one task: encode inputs, generate greedily in batches (with the decoder the
+server uses, `decoding.greedy_generate`), parse the outputs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import torch
 from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import TaskData, encode_input
-from clinical_mpt.generate import greedy_generate
+from clinical_mpt.decoding import DecodeBatch, greedy_generate
 
 
 def predict_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_size: int = 16,
@@ -23,9 +24,9 @@ def predict_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_si
     batches = range(0, len(order), batch_size)
     for start in progress(batches, desc=desc or f"predict {task.name}", unit="batch", leave=False):
         idx = order[start:start + batch_size]
-        prompts = None if prompt is None else prompt.unsqueeze(0).expand(len(idx), -1, -1)
-        out = greedy_generate(backbone.model, prompts, [inputs[i] for i in idx], ttype.max_new_tokens,
-                              tok.eos_token_id, tok.pad_token_id)
+        prompts = None if prompt is None else [prompt] * len(idx)
+        batch = DecodeBatch.uniform([inputs[i] for i in idx], ttype.max_new_tokens, prompts)
+        out = greedy_generate(backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
         for i, ids in zip(idx, out):
             texts[i] = tok.decode(ids, skip_special_tokens=True)
     preds = []

@@ -104,7 +104,8 @@ def test_prompt_cache_path_matches_concatenated_prompts(tiny_models, arch):
     """Shared prompt states (prompt K/V computed once per task, gathered to rows) give the hidden states
     and prompt gradients of the plain [prompt | text] layout; for gpt-oss with a window (8) shorter
     than prompt + text (6 + 9), so sliding layers drop prompt positions."""
-    from clinical_mpt.modeling import decoder, prompted_embeds, text_hidden
+    from clinical_mpt.hf_compat import decoder
+    from clinical_mpt.modeling import prompted_embeds, text_hidden
 
     model = _load(tiny_models[arch]).model
     dev = model.device
@@ -128,14 +129,15 @@ def test_prompt_cache_path_matches_concatenated_prompts(tiny_models, arch):
 def test_batched_generation_equals_one_row_at_a_time(tiny_models, arch):
     """Left padding, per-row prompts, sinks and sliding windows: a row's generation does not depend on
     the other rows of its batch."""
-    from clinical_mpt.generate import greedy_generate
+    from clinical_mpt.decoding import DecodeBatch, greedy_generate
 
     backbone = _load(tiny_models[arch])
     tok = backbone.tokenizer
     prompts = torch.randn(3, 6, 64, generator=torch.Generator().manual_seed(1))
     inputs = [list(range(10, 25)), [40, 41], [60, 61, 62, 63, 64]]
-    batched = greedy_generate(backbone.model, prompts, inputs, 8, tok.eos_token_id, tok.pad_token_id)
-    single = [greedy_generate(backbone.model, prompts[i:i + 1], [x], 8, tok.eos_token_id, tok.pad_token_id)[0]
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    batched = greedy_generate(backbone.model, DecodeBatch.uniform(inputs, 8, prompts), eos, pad)
+    single = [greedy_generate(backbone.model, DecodeBatch.uniform([x], 8, prompts[i:i + 1]), eos, pad)[0]
               for i, x in enumerate(inputs)]
     assert batched == single and all(len(g) > 0 for g in batched)
 

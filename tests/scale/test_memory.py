@@ -24,8 +24,9 @@ def _load(folder, checkpointing: bool):
 @pytest.mark.parametrize("arch", ["llama", "gpt_oss"])
 def test_checkpointing_recomputes_layers_and_keeps_prompt_gradients(tiny_models, arch):
     from clinical_mpt.batching import collate
+    from clinical_mpt.hf_compat import decoder
     from clinical_mpt.losses import lm_loss
-    from clinical_mpt.modeling import answer_hidden_and_logits, decoder
+    from clinical_mpt.modeling import answer_hidden_and_logits
 
     rows = [(list(range(10, 30)), [40, 41, 42, 2]), (list(range(50, 60)), [43, 2]), (list(range(70, 95)), [44, 2])]
     batch, task_ids = collate(rows, 0), torch.tensor([0, 1, 1])
@@ -48,13 +49,13 @@ def test_checkpointing_recomputes_layers_and_keeps_prompt_gradients(tiny_models,
 
 def test_checkpointing_is_off_in_generation_and_eval(tiny_models):
     """Under no_grad (teacher cache, generation) the shared prompt-cache path is used as usual."""
-    from clinical_mpt.generate import greedy_generate
+    from clinical_mpt.decoding import DecodeBatch, greedy_generate
 
     plain, ckpt = _load(tiny_models["llama"], False), _load(tiny_models["llama"], True)
     prompts = torch.randn(2, 6, 64, generator=torch.Generator().manual_seed(2))
     inputs = [[5, 6, 7, 8], [9, 10]]
-    expected = greedy_generate(plain.model, prompts, inputs, 6, 2, 0)
-    assert greedy_generate(ckpt.model, prompts, inputs, 6, 2, 0) == expected and all(expected)
+    expected = greedy_generate(plain.model, DecodeBatch.uniform(inputs, 6, prompts), 2, 0)
+    assert greedy_generate(ckpt.model, DecodeBatch.uniform(inputs, 6, prompts), 2, 0) == expected and all(expected)
 
 
 def test_quantized_loading_is_refused_where_bitsandbytes_cannot_run(tiny_models):
@@ -86,13 +87,13 @@ def test_device_choice():
 @pytest.fixture
 def deepspeed_launch(monkeypatch):
     """The environment `accelerate launch` gives a DeepSpeed config (zero_stage only), 2 processes."""
-    from clinical_mpt import distributed
+    from clinical_mpt import sharding
 
     for key in [k for k in os.environ if k.startswith("ACCELERATE_DEEPSPEED")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
-    return distributed
+    return sharding
 
 
 def test_deepspeed_zero_settings_come_from_the_launch(deepspeed_launch, monkeypatch, tmp_path):
@@ -120,11 +121,11 @@ def test_deepspeed_zero_settings_come_from_the_launch(deepspeed_launch, monkeypa
 
 
 def test_fsdp_is_recognised_from_the_launch(monkeypatch):
-    from clinical_mpt import distributed
+    from clinical_mpt import sharding
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
-    assert distributed.fsdp_requested()
+    assert sharding.fsdp_requested()
 
 
 def test_teacher_cache_on_disk_gives_the_memory_result(tiny_backbone, mini_suite, tmp_path):

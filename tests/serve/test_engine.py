@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from clinical_mpt.batching import TaskData
-from clinical_mpt.generate import cache_kwarg, returned_cache
+from clinical_mpt.decoding import DecodeBatch, prefill
+from clinical_mpt.hf_compat import cache_kwarg, returned_cache
 from clinical_mpt.library import LibraryError
 from clinical_mpt.predict import predict_task
 from clinical_mpt.serve import prompt_cache
-from clinical_mpt.serve.decode import prefill_cached, prefill_uncached
 from clinical_mpt.serve.engine import Engine, EngineConfig, Request, TaskPrompt, UnknownTaskError
 from clinical_mpt.serve.inputs import InputError
 from clinical_mpt.tasks import get_task_type
@@ -105,8 +105,10 @@ def test_cached_and_uncached_logits_agree_within_1e_5(lively_backbone):
     rng = random.Random(3)
     inputs = [[rng.randrange(3, 259) for _ in range(n)] for n in (5, 17, 1, 11)]
     states = [prompt_cache.compute_prompt_states(model, t.prompt) for t in tasks]
-    out_c, mask_c, pos_c = prefill_cached(model, states, inputs, pad_id=0, logits_to_keep=0)
-    out_u, mask_u, pos_u = prefill_uncached(model, [t.prompt for t in tasks], inputs, logits_to_keep=0)
+    budgets = [1] * len(inputs)
+    cached = prefill(model, DecodeBatch(inputs, budgets, prefixes=states), logits_to_keep=0)
+    uncached = prefill(model, DecodeBatch(inputs, budgets, prompts=[t.prompt for t in tasks]), logits_to_keep=0)
+    (out_c, mask_c, pos_c), (out_u, mask_u, pos_u) = ((p.out, p.mask, p.position_ids) for p in (cached, uncached))
     for i, ids in enumerate(inputs):
         n = len(ids)
         oracle = _oracle_logits(model, tasks[i].prompt, ids)

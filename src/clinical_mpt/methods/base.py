@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from clinical_mpt import distributed
+from clinical_mpt import distributed, sharding
 from clinical_mpt.batching import MixtureSampler, TaskData, collate
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits
@@ -84,7 +84,7 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         rows = distributed.shard_rows(batch)
         scale = 1.0
         if not rows:
-            if not distributed.sharded(model):
+            if not sharding.sharded(model):
                 return distributed.zero_loss(param_groups(params)[1]), {}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)

@@ -34,7 +34,7 @@ def init_prompt(embedding: torch.Tensor, length: int, how: str = "vocab", tokeni
 def new_soft_prompt(backbone, prompt_cfg, seed: int) -> "SoftPrompt":
     """A SoftPrompt initialised as `prompt_cfg` (PromptConfig) says from `backbone`'s input embeddings
     (gathered whole first where ZeRO-3 has partitioned them); `seed` draws the vocab tokens."""
-    from clinical_mpt.distributed import whole
+    from clinical_mpt.sharding import whole
 
     weight = backbone.model.get_input_embeddings().weight
     with whole(weight):

@@ -48,7 +48,7 @@ def distill_loss(backbone, mpt, batch, refs, task_ids, cache, dcfg, share: float
 def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> list:
     """Per task, its examples' teacher outputs: in memory, or files under DIR/distill/teacher_cache/
     (each rank computes every W-th task's file, reused while the teachers and T, k are unchanged)."""
-    from clinical_mpt import distributed
+    from clinical_mpt import distributed, sharding
     from clinical_mpt.teacher_cache import DiskTeacherOutputs, compute_teacher_outputs, save_teacher_outputs
 
     dcfg, pad = cfg.distill, backbone.tokenizer.pad_token_id
@@ -61,7 +61,7 @@ def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> li
     paths = [out / "distill" / "teacher_cache" / f"{t.name}.safetensors" for t in tasks]
     todo = [k for k in range(len(tasks)) if DiskTeacherOutputs.key_of(paths[k]) != key]
     distributed.barrier()  # every rank decided on the same files
-    sharded = distributed.sharded(backbone.model)  # then every rank runs every forward; rank 0 writes
+    sharded = sharding.sharded(backbone.model)  # then every rank runs every forward; rank 0 writes
     for k in todo if sharded else todo[distributed.rank()::distributed.world_size()]:
         outputs = compute_teacher_outputs(backbone.model, teachers[k], tasks[k].encoded, pad, dcfg.temperature,
                                           dcfg.teacher_topk, desc=tasks[k].name)

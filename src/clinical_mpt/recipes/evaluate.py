@@ -70,7 +70,7 @@ def method_key(cfg, method: str) -> str:
 
 
 def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
-    from clinical_mpt import distributed
+    from clinical_mpt import distributed, sharding
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.methods import METHODS
     from clinical_mpt.recipes.adapt import adapt_one, load_target_train
@@ -79,7 +79,7 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
     if method.startswith("mpt"):
         meta = method == "mpt-full-prompt"
         return adapt_one(ctx, spec, shots, seed, meta, out / "adapt" / (setting + ("-metaprompt" if meta else "")) / spec["name"])
-    if method in ("lora", "full") and distributed.sharded(ctx.backbone.model):
+    if method in ("lora", "full") and sharding.sharded(ctx.backbone.model):
         from clinical_mpt.errors import ConfigError
 
         raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP or "
@@ -102,7 +102,7 @@ def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
 def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, force: bool) -> dict:
     """Train + predict + score one (method, setting, task); cached in metrics.json by config key.
     Under a launch every rank trains, predicts its slice of the examples, and rank 0 writes."""
-    from clinical_mpt import distributed
+    from clinical_mpt import distributed, sharding
     from clinical_mpt.data.jsonl import write_json, write_jsonl
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.predict import predict_task
@@ -120,7 +120,7 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     fitted = fit_method(ctx, method, spec, setting, shots, seed)
     task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
     runner = dataclasses.replace(ctx.backbone, model=fitted.model)
-    sharded = distributed.sharded(fitted.model)  # sharded layers: every rank generates every row, in step
+    sharded = sharding.sharded(fitted.model)  # sharded layers: every rank generates every row, in step
     mine = task if sharded else dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
     preds = predict_task(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
                          desc=f"{method} {setting} {spec['name']}")

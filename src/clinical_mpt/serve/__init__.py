@@ -3,7 +3,7 @@ dynamic batcher and the REST server. See docs/serving.md.
 
     engine.py        Engine, EngineConfig, TaskPrompt, Request
     prompt_cache.py  per-task prompt K/V states (LRU), stacked into a batch cache
-    decode.py        cached / uncached prefill and greedy decoding
+    (the prefill and greedy loop: clinical_mpt.decoding, the decoder evaluation uses too)
     inputs.py        the input fields each task type needs
     batcher.py       one model thread, requests on futures, batches mixing tasks
     server.py        FastAPI app: /health, /v1/tasks, /v1/predict; API key, size limits, timeouts

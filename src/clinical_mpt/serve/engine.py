@@ -24,8 +24,8 @@ import torch
 from tqdm.auto import tqdm
 
 from clinical_mpt.batching import TaskData, encode_input
+from clinical_mpt.decoding import DecodeBatch, greedy_generate
 from clinical_mpt.errors import ClinicalMPTError
-from clinical_mpt.serve.decode import greedy_decode, prefill_cached, prefill_uncached
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache
 from clinical_mpt.tasks import get_task_type
@@ -140,14 +140,12 @@ class Engine:
 
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
-        tok, model = self.backbone.tokenizer, self.backbone.model
+        tok, budgets = self.backbone.tokenizer, [self.budget(t) for t in tasks]
         if self.config.prompt_cache and self.cache_is_exact(tasks, inputs):
-            states = [self.cache.get(t) for t in tasks]
-            out, mask, pos = prefill_cached(model, states, inputs, tok.pad_token_id)
+            batch = DecodeBatch(inputs, budgets, prefixes=[self.cache.get(t) for t in tasks])
         else:
-            out, mask, pos = prefill_uncached(model, [self.tasks[t].prompt for t in tasks], inputs)
-        return greedy_decode(model, out, mask, pos, [self.budget(t) for t in tasks], tok.eos_token_id,
-                             tok.pad_token_id)
+            batch = DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks])
+        return greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
         """Row indices cut into batches: sorted by (prompt length, input length), one prompt length each."""
