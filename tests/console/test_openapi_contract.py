@@ -3,9 +3,10 @@ route of a live server on the console's tiny six-task library, with an API key, 
 pass all of its checks: status codes, headers and bodies as documented, no 5xx, schema-invalid
 requests refused, schema-valid ones accepted, the key enforced, `Allow` on 405s.
 
-One documented exception: POST /v1/roi has rules no JSON schema can state (LoRA targets the chosen
-architecture lacks, an uploaded config.json that is not a supported model), so a schema-valid ROI
-request may be answered 422 naming the field."""
+Two settings say what the server documents: a request over a limit (more than `max_items` items) is
+refused with 413, which counts as a refusal; and POST /v1/roi has rules no JSON schema can state
+(LoRA targets the chosen architecture lacks, an uploaded config.json that is not a supported model),
+so a schema-valid ROI request may be answered 422 naming the field."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from schemathesis.config import SchemathesisConfig
 
 KEY = "s3cret-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-CONFIG = {"operations": [{"include-path": "/v1/roi", "checks": {
-    "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "422"]}}}]}
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]  # 413: over a limit
+CONFIG = {"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}},
+          "operations": [{"include-path": "/v1/roi", "checks": {
+              "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "422"]}}}]}
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
