@@ -55,8 +55,8 @@ def test_mednli_unlabelled(tmp_path, caplog):
     (_pair(1, "neutral"), r"nli\.jsonl:2: duplicate id 'p1'"),
     ([1, 2], r"nli\.jsonl:2: expected a JSON object, got list"),
     ({"premise": "x", "hypothesis": "y", "label": "entailment"},
-     r"nli\.jsonl:2: missing field 'gold_label' \(the record has: premise, hypothesis, label\); expected one JSON "
-     r"object per line with pairID, sentence1, sentence2 and gold_label"),
+     (r"nli\.jsonl:2: missing field 'gold_label' \(the record has: premise, hypothesis, label\); expected one "
+      r"JSON object per line with pairID, sentence1, sentence2 and gold_label")),
     ({"pairID": "p2", "sentence1": "x", "sentence2": "y", "gold_label": None}, r"missing field 'gold_label'"),
 ])
 def test_mednli_errors(tmp_path, row, message):

@@ -17,6 +17,7 @@ fragment may not end before it starts and fragments may not overlap; a zero-widt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from clinical_mpt.data.loaders.chunking import chunk_examples, check_chunk_options
@@ -56,8 +57,7 @@ def _fragments(spans: str, where: str, n_chars: int) -> list[list[int]]:
         if end > n_chars:
             raise DataError(f"{where}: span {start}-{end} is outside the text (length {n_chars})")
         frags.append([start, end])
-    ordered = sorted(frags)
-    for (_, prev_end), (start, _) in zip(ordered, ordered[1:]):
+    for (_, prev_end), (start, _) in pairwise(sorted(frags)):
         if start < prev_end:
             raise DataError(f"{where}: fragments {spans.strip()!r} overlap")
     return frags

@@ -43,10 +43,10 @@ def _options(question: dict, where: str) -> dict[str, str]:
 
 
 def _exams(doc, path: Path) -> dict:
-    if not isinstance(doc, dict) or not isinstance(doc.get("exams"), dict):
-        got = f"an object with {', '.join(list(doc)[:6]) or 'no fields'}" if isinstance(doc, dict) else type(doc).__name__
-        raise DataError(f"{path}: expected {LAYOUT}; got {got}")
-    return doc["exams"]
+    if isinstance(doc, dict) and isinstance(doc.get("exams"), dict):
+        return doc["exams"]
+    got = f"an object with {', '.join(list(doc)[:6]) or 'no fields'}" if isinstance(doc, dict) else type(doc).__name__
+    raise DataError(f"{path}: expected {LAYOUT}; got {got}")
 
 
 def load_headqa(path: Path) -> list[dict]:

@@ -101,9 +101,9 @@ def _readings(answer, options: dict[str, str], base: int, answer_as: str) -> dic
         if texts:
             out["text"] = texts[0] if len(texts) == 1 else texts
     string_index = isinstance(answer, str) and not out  # a digit string is an index only if nothing else fits
-    if answer_as == "index" or (answer_as == "auto" and (isinstance(answer, int) or string_index)):
-        if raw.isascii() and raw.isdigit() and len(raw) < 10 and 0 <= int(raw) - base < len(keys):
-            out["index"] = keys[int(raw) - base]
+    as_index = answer_as == "index" or (answer_as == "auto" and (isinstance(answer, int) or string_index))
+    if as_index and raw.isascii() and raw.isdigit() and len(raw) < 10 and 0 <= int(raw) - base < len(keys):
+        out["index"] = keys[int(raw) - base]
     return out
 
 

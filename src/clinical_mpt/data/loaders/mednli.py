@@ -2,8 +2,9 @@
 
     {"pairID": "...", "sentence1": "premise", "sentence2": "hypothesis", "gold_label": "entailment"}
 
-Other fields (parses, annotator labels) are ignored; a JSON array of such objects is read too. `gold_label` must be entailment, neutral or
-contradiction; `-` (no annotator consensus) or an empty label is an error unless `skip_unlabeled`.
+Other fields (parses, annotator labels) are ignored; a JSON array of such objects is read too.
+`gold_label` must be entailment, neutral or contradiction; `-` (no annotator consensus) or an empty
+label is an error unless `skip_unlabeled`, and a record without `gold_label` is refused as missing it.
 """
 
 from __future__ import annotations
