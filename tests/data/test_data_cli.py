@@ -88,7 +88,8 @@ FAILURES = [
     ("headqa", _write("h.json", b'{"exams": {"E1": {"data": [{"qid": "1", "ra": "1", "answers": '
                                 b'[{"aid": 1, "atext": "a"}, {"aid": 2, "atext": "b"}]}]}}}'), [],
      "h.json: exams['E1'].data[0]: missing field 'qtext'"),
-    ("csv", _write("c.csv", b"id,text,summary\n1,,s\n"), ["--skip-empty"], "every row has an empty 'text' or 'summary'"),
+    ("csv", _write("c.csv", b"id,text,summary\n1,,s\n"), ["--skip-empty"],
+     "every row has an empty 'text' or 'summary'"),
     ("mednli", _write("m.jsonl", b"{}\n"), ["--chunk", "chars"], "--chunk does not apply to --format mednli"),
     ("brat", _bad_brat, ["--chunk", "chars"], "--chunk chars needs --max-chars N"),
     ("csv", lambda tmp: tmp / "missing.csv", [], "missing.csv: file not found"),
