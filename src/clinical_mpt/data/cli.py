@@ -44,7 +44,8 @@ FORMAT_OPTIONS = [
                                       "an entity, so a chunk may be longer)")),
     ("--skip-unlabeled", "skip_unlabeled", dict(action="store_true", default=None,
                                                 help="drop pairs labelled '-' or '' instead of failing")),
-    ("--question-field", "question_field", dict(metavar="NAME", help="default: question")),
+    ("--question-field", "question_field", dict(metavar="NAME", help="default: question; a dotted name "
+                                                "(question.stem) reaches into nested objects, for every --*-field")),
     ("--options-field", "options_field", dict(metavar="NAME", help="default: options; 'opa,opb,...' = one column per option")),
     ("--answer-field", "answer_field", dict(metavar="NAME", help="default: answer")),
     ("--answer-base", "answer_base", dict(type=int, choices=(0, 1), help="index answers count from 0 (default) or 1")),
