@@ -23,6 +23,7 @@ FIXTURE_INPUTS = {
     "mednli": "mednli/mednli.jsonl",
     "squad": "squad/emrqa.json",
     "mcqa-jsonl": "mcqa-jsonl/mcqa.jsonl",
+    "headqa": "headqa/headqa.json",
     "summarization-jsonl": "summarization-jsonl/summaries.jsonl",
     "csv": "csv/summaries.csv",
 }
@@ -82,6 +83,13 @@ FAILURES = [
     ("squad", _write("s.json", b'{"data": [\n\n  {"paragraphs": [}]}'), [], "s.json:3: invalid JSON"),
     ("csv", _write("c.csv", b'id,text,summary\n1,"never closed,x\n'), [], "c.csv:2: malformed CSV"),
     ("summarization-jsonl", _write("e.jsonl", b"\n\n"), [], "e.jsonl: file is empty"),
+    ("mcqa-jsonl", _write("q.jsonl", b'{"question": "q", "options": {"A": "B", "B": "C"}, "answer": "B"}\n'), [],
+     "q.jsonl:1: answer 'B' is ambiguous (field 'answer': as key it names option B, as text it names option A)"),
+    ("headqa", _write("h.json", b'{"exams": {"E1": {"data": [{"qid": "1", "ra": "1", "answers": '
+                                b'[{"aid": 1, "atext": "a"}, {"aid": 2, "atext": "b"}]}]}}}'), [],
+     "h.json: exams['E1'].data[0]: missing field 'qtext'"),
+    ("csv", _write("c.csv", b"id,text,summary\n1,,s\n"), ["--skip-empty"],
+     "every row has an empty 'text' or 'summary'"),
     ("mednli", _write("m.jsonl", b"{}\n"), ["--chunk", "chars"], "--chunk does not apply to --format mednli"),
     ("brat", _bad_brat, ["--chunk", "chars"], "--chunk chars needs --max-chars N"),
     ("csv", lambda tmp: tmp / "missing.csv", [], "missing.csv: file not found"),
@@ -103,6 +111,15 @@ def test_convert_errors_one_line_exit_2_no_output(tmp_path, fmt, make_input, ext
     assert lines[0].startswith("error: ") and message in lines[0], lines[0]
     assert "Traceback" not in result.stderr
     assert list(out_dir.iterdir()) == []  # no output file, no temporary file
+
+
+def test_convert_skip_empty_prints_the_count(tmp_path):
+    src = tmp_path / "c.csv"
+    src.write_text("id,text,summary\n1,Cough.,Cough.\n2,,Empty text.\n3,Fever.,\n")
+    result = cli("convert", "--format", "csv", src, "--skip-empty", "--out", tmp_path / "o.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert "skipped 2 row(s) with an empty 'text' or 'summary'" in result.stderr
+    assert [r["id"] for r in read_jsonl(tmp_path / "o.jsonl")] == ["1"]
 
 
 def test_convert_to_a_folder_is_an_error(tmp_path):

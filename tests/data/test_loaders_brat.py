@@ -92,9 +92,9 @@ ANN1 = "note-001.ann"
     (2, "T2\tDrug 68 75\taspirn", "note-001.ann:2: mention 'aspirn' does not match the text"),
     (1, "T1 Problem 38 48 chest pain", "note-001.ann:1: malformed entity line"),
     (1, "T1\tProblem 38\tchest pain", "note-001.ann:1: malformed span"),
-    (1, "T1\tProblem 48 38\tchest pain", "note-001.ann:1: span 48-38 is empty or reversed"),
+    (1, "T1\tProblem 48 38\tchest pain", "note-001.ann:1: span 48-38 is reversed"),
     (1, "T1\tProblem x8 48\tchest pain", "note-001.ann:1: an offset must be a non-negative integer"),
-    (1, "T1\tProblem 43 48;38 42\tpain chest", "note-001.ann:1: fragments '43 48;38 42' are out of order"),
+    (1, "T1\tProblem 40 48;38 44\tpain chest", "note-001.ann:1: fragments '40 48;38 44' overlap"),
     (7, "R1\tStrength-Drug Arg1:T3 Arg2:T9", "note-001.ann:7: relation R1 refers to unknown entity 'T9'"),
     (7, "R1\tStrength-Drug T3 T2", "note-001.ann:7: malformed relation line"),
     (8, "R2\tFrequency-Drug Arg1:T4", "note-001.ann:8: malformed relation line"),
@@ -150,3 +150,31 @@ def test_document_without_annotations_is_kept(tmp_path):
     (tmp_path / "a.txt").write_text("No acute distress.")
     (tmp_path / "a.ann").write_text("")
     assert load_brat(tmp_path) == [{"id": "a", "type": "ner", "text": "No acute distress.", "entities": []}]
+
+
+def test_fragments_listed_high_to_low_are_kept_in_order(tmp_path):
+    # brat rejects only reversed and overlapping fragments; the mention joins them in listed order
+    (tmp_path / "a.txt").write_text("estradiol was high; levels of estradiol rose")
+    (tmp_path / "a.ann").write_text("T1\tPhenotype 30 39;20 29\testradiol levels of\n")
+    [doc] = load_brat(tmp_path)
+    assert doc["entities"] == [{"type": "Phenotype", "start": 20, "end": 39, "text": "estradiol levels of",
+                                "fragments": [[30, 39], [20, 29]]}]
+    validate_examples([doc], "brat", "ner")
+
+
+def test_zero_width_annotations_are_dropped_with_a_count(tmp_path, caplog):
+    (tmp_path / "a.txt").write_text("ABELCET is a lipid complex.")
+    (tmp_path / "a.ann").write_text("T1\tDrug 0 7\tABELCET\nT2\tDrug 13 13\t\nT3\tForm 13 26\tlipid complex\n"
+                                    "R1\tForm-Of Arg1:T2 Arg2:T1\nR2\tForm-Of Arg1:T3 Arg2:T1\n")
+    with caplog.at_level(logging.WARNING, logger="clinical_mpt.data"):
+        [doc] = load_brat(tmp_path, type_="re")
+    assert [e["text"] for e in doc["entities"]] == ["ABELCET", "lipid complex"]
+    assert [r["head"]["text"] for r in doc["relations"]] == ["lipid complex"]
+    assert "dropped 1 zero-width annotation(s)" in caplog.text and "1 relation(s) on them" in caplog.text
+
+
+def test_byte_order_mark_in_ann_is_ignored(tmp_path):
+    (tmp_path / "a.txt").write_text("Has chest pain.")
+    (tmp_path / "a.ann").write_bytes("\ufeffT1\tProblem 4 14\tchest pain\n".encode("utf-8"))
+    [doc] = load_brat(tmp_path)
+    assert doc["entities"] == [{"type": "Problem", "start": 4, "end": 14, "text": "chest pain"}]

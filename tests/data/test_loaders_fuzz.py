@@ -24,8 +24,9 @@ CASES = {
     "mednli": ("mednli/mednli.jsonl", {"skip_unlabeled": True}),
     "squad": ("squad/emrqa.json", {}),
     "mcqa-jsonl": ("mcqa-jsonl/mcqa.jsonl", {}),
+    "headqa": ("headqa/headqa.json", {}),
     "summarization-jsonl": ("summarization-jsonl/summaries.jsonl", {}),
-    "csv": ("csv/summaries.csv", {}),
+    "csv": ("csv/summaries.csv", {"skip_empty": True}),
 }
 
 # bytes that matter to some format: separators, quotes, digits, broken UTF-8

@@ -103,3 +103,9 @@ def test_bad_utf8_and_empty_note(corpus):
     (corpus / "txt" / "record-1.txt").write_text("  \n")
     with pytest.raises(DataError, match=r"record-1\.txt: file is empty"):
         load_i2b2_2010(corpus)
+
+
+def test_byte_order_mark_in_con_is_ignored(corpus):
+    con = corpus / "concept" / "record-2.con"
+    con.write_bytes(b"\xef\xbb\xbf" + con.read_bytes())
+    assert load_i2b2_2010(corpus) == load_i2b2_2010(FIXTURE)

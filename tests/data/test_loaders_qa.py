@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clinical_mpt.data.canonical import validate_examples
-from clinical_mpt.data.loaders import load_mcqa_jsonl, load_squad
+from clinical_mpt.data.loaders import load_headqa, load_mcqa_jsonl, load_squad
 from clinical_mpt.errors import ConfigError, DataError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -93,6 +93,18 @@ def test_mcqa_exact_output_list_options_index_answers():
     ({"question": "Q?", "options": ["x", "y", "z"], "answer": 3}, {"answer_base": 1}, "C"),
     ({"q": "Q?", "opa": "x", "opb": "y", "opc": "", "cop": 1},
      {"question_field": "q", "options_field": "opa,opb,opc", "answer_field": "cop"}, "B"),
+    # an option key that is also another option's text: read one way only when told how
+    ({"question": "Q?", "options": {"A": "B", "B": "C"}, "answer": "B"}, {"answer_as": "text"}, "A"),
+    ({"question": "Q?", "options": {"A": "B", "B": "C"}, "answer": "B"}, {"answer_as": "key"}, "B"),
+    ({"question": "Q?", "options": {"A": "B", "B": "C"}, "answer_idx": "A"}, {"answer_field": "answer_idx"}, "A"),
+    ({"question": "Q?", "options": {"A": "A", "B": "C"}, "answer": "A"}, {}, "A"),   # both readings agree
+    ({"question": "Q?", "options": ["x", "y", "z"], "answer": "1"}, {"answer_as": "index"}, "B"),
+    # options as a list of {key, text} objects (HEAD-QA flattened, CommonsenseQA choices), keys kept
+    ({"qtext": "Q?", "answers": [{"aid": 1, "atext": "x"}, {"aid": 2, "atext": "y"}], "ra": "2"},
+     {"question_field": "qtext", "options_field": "answers", "answer_field": "ra"}, "2"),
+    ({"question": {"stem": "Q?", "choices": [{"label": "A", "text": "x"}, {"label": "B", "text": "y"}]},
+      "answerKey": "B"},
+     {"question_field": "question.stem", "options_field": "question.choices", "answer_field": "answerKey"}, "B"),
 ])
 def test_mcqa_answer_forms(tmp_path, row, options, expected):
     [ex] = load_mcqa_jsonl(_jsonl(tmp_path / "m.jsonl", [row]), **options)
@@ -111,6 +123,18 @@ def test_mcqa_answer_forms(tmp_path, row, options, expected):
     ({"question": "Q?", "options": ["x", "y"]}, r"m\.jsonl:2: missing field 'answer'"),
     ({"options": ["x", "y"], "answer": 0}, r"m\.jsonl:2: missing field 'question'"),
     ({"id": "ok-1", "question": "Q?", "options": ["x", "y"], "answer": 0}, r"m\.jsonl:2: duplicate id 'ok-1'"),
+    ({"question": "Q?", "options": {"A": "B", "B": "C", "C": "D"}, "answer": "B"},
+     r"m\.jsonl:2: answer 'B' is ambiguous \(field 'answer': as key it names option B, as text it names option A\)"),
+    ({"question": "Q?", "options": [{"aid": 1, "atext": "x"}, {"aid": 2, "atext": "y"}], "answer": 1},
+     r"m\.jsonl:2: answer 1 is ambiguous \(field 'answer': as key it names option 1, as index it names option 2\)"),
+    ({"question": "Q?", "options": [{"aid": 1}, {"aid": 2, "atext": "y"}], "answer": 1},
+     r"m\.jsonl:2: option 0 is an object without a key .* and a text"),
+    ({"question": "Q?", "options": {"A": "x", "B": "y"}, "answer": "C"}, r"answer 'C' is not an option key"),
+    ({"question": {"stem": "Q?"}, "options": ["x", "y"], "answer": 0},
+     r"m\.jsonl:2: field 'question' must be a string, got dict; expected .*question\.stem"),
+    ({"goal": "Q?", "sol1": "x", "sol2": "y"},
+     r"m\.jsonl:2: missing field 'question' \(the record has: goal, sol1, sol2\); expected one JSON object"),
+    ({"version": "1.0", "exams": {}}, r"m\.jsonl:2: this is HEAD-QA's own JSON .*--format headqa"),
 ])
 def test_mcqa_errors_name_file_and_line(tmp_path, row, message):
     good = {"id": "ok-1", "question": "Q?", "options": ["x", "y"], "answer": 0}
@@ -125,3 +149,53 @@ def test_mcqa_bad_json_line_and_answer_base(tmp_path):
         load_mcqa_jsonl(path)
     with pytest.raises(ConfigError, match="--answer-base"):
         load_mcqa_jsonl(path, answer_base=2)
+    with pytest.raises(ConfigError, match="--answer-as"):
+        load_mcqa_jsonl(path, answer_as="letter")
+
+
+def test_mcqa_reads_a_json_array_with_line_numbers(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text('[\n  {"question": "Q?", "options": ["x", "y"], "answer": 0},\n\n'
+                    '  {"question": "R?", "options": ["x", "y"], "answer": 5}\n]\n')
+    with pytest.raises(DataError, match=r"m\.json:4: answer 5 is not"):
+        load_mcqa_jsonl(path)
+    path.write_text('[{"question": "Q?", "options": ["x", "y"], "answer": 1}]')
+    assert [r["answer"] for r in load_mcqa_jsonl(path)] == ["B"]
+
+
+# ---- headqa --------------------------------------------------------------------------------------
+
+def test_headqa_exact_output_ids_unique_across_exams_ra_names_an_aid():
+    rows = load_headqa(FIXTURES / "headqa" / "headqa.json")
+    assert [r["id"] for r in rows] == ["Cuaderno_2016_1_M-1", "Cuaderno_2016_1_M-2", "Cuaderno_2016_1_E-1"]
+    assert rows[0] == {"id": "Cuaderno_2016_1_M-1", "type": "mcqa", "question": "Which drug is a loop diuretic?",
+                       "options": {"1": "Spironolactone.", "2": "Hydrochlorothiazide.", "3": "Furosemide.",
+                                   "4": "Acetazolamide."}, "answer": "3"}
+    # answers listed out of aid order: `ra` names the aid, not a position
+    assert rows[2]["options"] == {"2": "60-100", "1": "30-50", "3": "120-160"}
+    assert rows[2]["options"][rows[2]["answer"]] == "60-100"
+    validate_examples(rows, "headqa", "mcqa")
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"data": []}, r"h\.json: expected HEAD-QA JSON.*got an object with data"),
+    ([], r"h\.json: expected HEAD-QA JSON.*got list"),
+    ({"exams": {"E": {"data": {}}}}, r"exams\['E'\]: field 'data' must be a list"),
+    ({"exams": {"E": {"data": [{"qid": "1", "qtext": "Q", "ra": "9",
+                                "answers": [{"aid": 1, "atext": "a"}, {"aid": 2, "atext": "b"}]}]}}},
+     r"exams\['E'\]\.data\[0\]: field 'ra' = '9' names no answer \(aids: 1, 2\)"),
+    ({"exams": {"E": {"data": [{"qid": "1", "qtext": "Q", "ra": "1",
+                                "answers": [{"aid": 1, "atext": "a"}, {"aid": 1, "atext": "b"}]}]}}},
+     r"data\[0\]\.answers\[1\]: aid '1' is given twice"),
+    ({"exams": {"E": {"data": [{"qid": "1", "qtext": "Q", "ra": "1",
+                                "answers": [{"aid": 1, "atext": "a"}, {"aid": 2}]}]}}},
+     r"data\[0\]\.answers\[1\]: missing field 'atext'"),
+    ({"exams": {"E": {"data": [{"qid": "1", "qtext": "Q", "answers": []}]}}},
+     r"data\[0\]: field 'answers' must be a list of at least two"),
+    ({"exams": {"E": {"data": []}}}, r"h\.json: no questions"),
+])
+def test_headqa_errors_name_the_question_and_field(tmp_path, doc, message):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match=message):
+        load_headqa(path)

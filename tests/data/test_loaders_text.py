@@ -54,6 +54,10 @@ def test_mednli_unlabelled(tmp_path, caplog):
     ({"sentence1": "x", "sentence2": "y", "gold_label": "neutral"}, r"nli\.jsonl:2: missing id field 'pairID'"),
     (_pair(1, "neutral"), r"nli\.jsonl:2: duplicate id 'p1'"),
     ([1, 2], r"nli\.jsonl:2: expected a JSON object, got list"),
+    ({"premise": "x", "hypothesis": "y", "label": "entailment"},
+     (r"nli\.jsonl:2: missing field 'gold_label' \(the record has: premise, hypothesis, label\); expected one "
+      r"JSON object per line with pairID, sentence1, sentence2 and gold_label")),
+    ({"pairID": "p2", "sentence1": "x", "sentence2": "y", "gold_label": None}, r"missing field 'gold_label'"),
 ])
 def test_mednli_errors(tmp_path, row, message):
     with pytest.raises(DataError, match=message):
@@ -103,6 +107,20 @@ def test_summarization_jsonl_custom_fields_and_errors(tmp_path):
         load_summarization_jsonl(path)
 
 
+def test_summarization_reads_a_json_array_and_skips_empty_records(tmp_path, caplog):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([{"study_id": "1", "findings": "Clear lungs.", "impression": "Normal."},
+                                {"study_id": "2", "findings": "", "impression": "No findings given."},
+                                {"study_id": "3", "findings": "Effusion.", "impression": None}], indent=1))
+    with pytest.raises(DataError, match=r"a\.json:7: field 'findings' is empty \(--skip-empty"):
+        load_summarization_jsonl(path, text_field="findings", summary_field="impression", id_field="study_id")
+    with caplog.at_level(logging.WARNING, logger="clinical_mpt.data"):
+        rows = load_summarization_jsonl(path, text_field="findings", summary_field="impression",
+                                        id_field="study_id", skip_empty=True)
+    assert [r["id"] for r in rows] == ["1"]
+    assert "skipped 2 row(s) with an empty 'findings' or 'impression'" in caplog.text
+
+
 # ---- csv -----------------------------------------------------------------------------------------
 
 def test_csv_exact_output_with_quoted_multiline_field():
@@ -140,3 +158,12 @@ def test_csv_errors_name_file_and_line(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(DataError, match=message):
         load_csv(path)
+
+
+def test_csv_skip_empty_drops_rows_with_an_empty_cell(tmp_path, caplog):
+    path = tmp_path / "r.csv"
+    path.write_text('uid,findings,impression\n1,Clear.,Normal.\n2,,Normal.\n3,"Effusion.\nSmall.",  \n4,Clear.,Ok.\n')
+    with caplog.at_level(logging.WARNING, logger="clinical_mpt.data"):
+        rows = load_csv(path, text_field="findings", summary_field="impression", id_field="uid", skip_empty=True)
+    assert [r["id"] for r in rows] == ["1", "4"]
+    assert "skipped 2 row(s)" in caplog.text

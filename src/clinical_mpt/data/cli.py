@@ -25,11 +25,14 @@ from clinical_mpt.errors import ConfigError, DataError
 FORMAT_HELP = {
     "brat": "folder of NAME.txt + NAME.ann (n2c2 2018 / 2022 style); --type ner|re, --chunk",
     "i2b2-2010": "folder with txt/, concept/ and optional rel/ (i2b2/VA 2010); --type ner|re, --chunk",
-    "mednli": "MedNLI JSONL (pairID, sentence1, sentence2, gold_label); --skip-unlabeled",
+    "mednli": "MedNLI / SNLI JSONL (pairID, sentence1, sentence2, gold_label); --skip-unlabeled",
     "squad": "SQuAD-form JSON (e.g. converted emrQA); unanswerable questions are skipped",
-    "mcqa-jsonl": "multiple-choice JSONL (Medbullets, HeadQA, ...); --*-field, --answer-base",
-    "summarization-jsonl": "JSONL with text and summary; --text-field, --summary-field, --id-field",
-    "csv": "CSV with a header row, text and summary columns; --text-field, --summary-field, --id-field",
+    "mcqa-jsonl": "multiple-choice JSONL or JSON array (Medbullets, MedQA, MedMCQA, ...); --*-field, --answer-base, "
+                  "--answer-as",
+    "headqa": "HEAD-QA's own JSON (exams -> data -> qid, qtext, ra, answers [{aid, atext}])",
+    "summarization-jsonl": "JSONL or JSON array with text and summary; --text-field, --summary-field, --id-field, "
+                           "--skip-empty",
+    "csv": "CSV with a header row, text and summary columns; --text-field, --summary-field, --id-field, --skip-empty",
 }
 
 # (flag, loader keyword, argparse settings); every default is None = "not given"
@@ -41,14 +44,20 @@ FORMAT_OPTIONS = [
                                       "an entity, so a chunk may be longer)")),
     ("--skip-unlabeled", "skip_unlabeled", dict(action="store_true", default=None,
                                                 help="drop pairs labelled '-' or '' instead of failing")),
-    ("--question-field", "question_field", dict(metavar="NAME", help="default: question")),
+    ("--question-field", "question_field", dict(metavar="NAME", help="default: question; a dotted name "
+                                                "(question.stem) reaches into nested objects, for every --*-field")),
     ("--options-field", "options_field", dict(metavar="NAME", help="default: options; 'opa,opb,...' = one column per option")),
     ("--answer-field", "answer_field", dict(metavar="NAME", help="default: answer")),
     ("--answer-base", "answer_base", dict(type=int, choices=(0, 1), help="index answers count from 0 (default) or 1")),
+    ("--answer-as", "answer_as", dict(choices=("auto", "key", "index", "text"),
+                                      help="read the answer as an option key, an index or an option text only; "
+                                           "default auto tries all and refuses a row where they disagree")),
     ("--context-field", "context_field", dict(metavar="NAME", help="default: context (optional column)")),
     ("--text-field", "text_field", dict(metavar="NAME", help="default: text")),
     ("--summary-field", "summary_field", dict(metavar="NAME", help="default: summary")),
     ("--id-field", "id_field", dict(metavar="NAME", help="default: id; missing ids become FILESTEM-ROW")),
+    ("--skip-empty", "skip_empty", dict(action="store_true", default=None,
+                                        help="drop rows whose text or summary is empty (the count goes to stderr)")),
 ]
 
 

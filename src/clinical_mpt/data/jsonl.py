@@ -14,9 +14,10 @@ from clinical_mpt.errors import DataError
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def parse_json(text: str, where: str, *, whole_file: bool = False):
+def parse_json(text: str, where: str, *, whole_file: bool = False, hint: str = ""):
     """`json.loads(text)`, with every failure turned into a DataError naming `where`
-    (`where:line` for a syntax error if `whole_file`, i.e. `text` is a whole multi-line file).
+    (`where:line` for a syntax error if `whole_file`, i.e. `text` is a whole multi-line file);
+    `hint` (the layout the caller expected) is appended to a syntax error.
 
     Besides syntax errors this catches integers too long to convert, nesting too deep to parse,
     and `\\ud800`-style escapes that decode to lone surrogates (which cannot be written as UTF-8).
@@ -25,7 +26,8 @@ def parse_json(text: str, where: str, *, whole_file: bool = False):
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         where = f"{where}:{e.lineno}" if whole_file else where
-        raise DataError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+        hint = f"; {hint}" if hint else ""
+        raise DataError(f"{where}: invalid JSON ({e.msg} at column {e.colno}){hint}") from None
     except (ValueError, RecursionError) as e:
         raise DataError(f"{where}: invalid JSON ({type(e).__name__}: {str(e)[:80]})") from None
     if _SURROGATE_ESCAPE.search(text):

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from clinical_mpt.backbone_shapes import ALIASES, BUILTIN_CONFIGS
 from clinical_mpt.errors import ClinicalMPTError
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
@@ -37,28 +38,47 @@ ENTRY_FIELDS = ("task", "type", "method", "prompt_length", "hidden_size", "rank"
                 "metrics", "command", "training", "created_at", "backbone")
 
 
-class ROIRequest(BaseModel):
-    """The inputs of `clinical-mpt roi`, with the same defaults (see `clinical_mpt.roi.compute_roi`)."""
+BIG = 10**9  # upper bound of every ROI number: far past any real deployment, and no float overflow
+BACKBONES = [*BUILTIN_CONFIGS, *ALIASES, "local"]  # "local": the console's choice when backbone_config is sent
+LORA_NAMES = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|gate_up_proj"
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+
+def at_least(n: float) -> dict:
+    """A lower bound that `compute_roi` enforces (with its own message), stated in the schema."""
+    return {"json_schema_extra": {"minimum": n}}
+
+
+class ROIRequest(BaseModel):
+    """The inputs of `clinical-mpt roi`, with the same defaults and limits (see `clinical_mpt.roi.compute_roi`).
+
+    Strict: a boolean is never a number (`"gpu_price_per_hour": false` is refused, not read as 0). The
+    bounds `compute_roi` checks are in the schema too; what no schema can say (targets the architecture
+    lacks, a config.json that is not a supported model) is answered 422 naming the field."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"backbone": "llama-3.1-8b", "n_tasks": 10, "prompt_length": 100, "lora_rank": 8,
                       "requests_per_day": 5000, "gpu_price_per_hour": 2.5}]})
 
-    backbone: str = Field("smollm2-135m", max_length=200,
+    backbone: str = Field("smollm2-135m", max_length=200, json_schema_extra={"enum": BACKBONES},
                           description="a built-in backbone: smollm2-135m, llama-3.1-8b, meditron3-8b, gpt-oss-20b")
     backbone_config: dict | None = Field(None, description="a model's config.json (uploaded from the browser); "
                                                            "when given it replaces `backbone`")
-    n_tasks: int = Field(description="how many clinical tasks to serve (--tasks)")
-    prompt_length: int = 100
-    rank: int = Field(1, description="MPT rank r")
-    lora_rank: int = 8
-    lora_targets: str = Field("q_proj,k_proj,v_proj,o_proj", max_length=200)
-    dtype_bytes: int = 2
-    batch_size: int = 8
-    seq_len: int = 512
-    requests_per_day: int | None = None
-    gpu_price_per_hour: float | None = None
-    gpu_memory_gb: float = 80.0
+    n_tasks: int = Field(le=BIG, description="how many clinical tasks to serve (--tasks)", **at_least(1))
+    prompt_length: int = Field(100, le=BIG, **at_least(1))
+    rank: int = Field(1, le=BIG, description="MPT rank r", **at_least(1))
+    lora_rank: int = Field(8, le=BIG, **at_least(1))
+    lora_targets: str = Field("q_proj,k_proj,v_proj,o_proj", max_length=200,
+                              json_schema_extra={"pattern": rf"^\s*({LORA_NAMES})\s*(,\s*({LORA_NAMES})\s*)*$"},
+                              description="comma-separated linears; gate_up_proj only on MoE models, "
+                                          "gate_proj and up_proj only on dense ones")
+    dtype_bytes: int = Field(2, description="1 (int8/fp8), 2 (bf16/fp16) or 4 (fp32)",
+                             json_schema_extra={"enum": [1, 2, 4]})
+    batch_size: int = Field(8, le=BIG, **at_least(1))
+    seq_len: int = Field(512, le=BIG, **at_least(1))
+    requests_per_day: int | None = Field(None, le=BIG, **at_least(1))
+    gpu_price_per_hour: float | None = Field(None, le=BIG, allow_inf_nan=False, **at_least(0))
+    gpu_memory_gb: float = Field(80.0, ge=0.01, le=BIG, allow_inf_nan=False,
+                                 description="GB per GPU; from 0.01 (smaller would overflow the GPU count)")
 
 
 def roi_result(body: ROIRequest) -> dict:

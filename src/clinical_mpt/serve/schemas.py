@@ -1,4 +1,7 @@
-"""Request and response bodies of the REST API (pydantic; they also make the OpenAPI docs at /docs)."""
+"""Request and response bodies of the REST API (pydantic; they also make the OpenAPI docs at /docs).
+
+Request models are strict: a JSON boolean is never read as a number, nor a number as a string, so
+what `/openapi.json` says a field takes is exactly what the server accepts."""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ INPUT_HELP = ("Input fields of the task's type, as in the canonical format ('?' 
 
 
 class PredictItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"task": "med_ner", "input": {"text": "Pt started on metformin 500 mg PO daily."}}]})
 
-    task: str = Field(description="task name, as listed by GET /v1/tasks", max_length=100)
+    task: str = Field(description="task name, as listed by GET /v1/tasks (404 if unknown)", max_length=100)
     input: dict[str, Any] = Field(description=INPUT_HELP)
     id: str | None = Field(None, description="your identifier, echoed back (default: the item's index)",
                            max_length=200)

@@ -29,9 +29,10 @@ from starlette.exceptions import HTTPException
 from clinical_mpt.errors import ClinicalMPTError
 from clinical_mpt.serve.batcher import DynamicBatcher
 from clinical_mpt.serve.console_routes import PUBLIC_PATHS, console_router
+from clinical_mpt.serve.contract import error_response, install_contract
 from clinical_mpt.serve.engine import Engine, Request, UnknownTaskError
 from clinical_mpt.serve.inputs import InputError, input_chars, type_forms
-from clinical_mpt.serve.schemas import ErrorBody, Health, PredictItem, Prediction, TasksResponse
+from clinical_mpt.serve.schemas import Health, PredictItem, Prediction, TasksResponse
 
 log = logging.getLogger("clinical_mpt.serve")
 
@@ -156,8 +157,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error(exc.status, exc.message)
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request, exc: HTTPException):
-        return error(exc.status_code, str(exc.detail))
+    async def _http_error(request, exc: HTTPException):  # keeps the `Allow` header of a 405
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc: RequestValidationError):
@@ -182,18 +183,19 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
                               "never logged.")
     app.state.batcher = batcher
     install_error_handlers(app)
-    errors = {c: {"model": ErrorBody} for c in (401, 404, 413, 422, 504)}
+    install_contract(app, cfg.api_key is not None, cfg.max_items, cfg.max_input_chars)
 
-    @app.get("/health", response_model=Health, responses=errors)
+    @app.get("/health", response_model=Health)  # install_contract documents 401, 405, 413 on every route
     async def health():
         return {"status": "ok", "backbone": engine.backbone.name, "tasks": len(engine.tasks),
                 "queued": batcher.queue.qsize(), "cached_prompts": len(engine.cache)}
 
-    @app.get("/v1/tasks", response_model=TasksResponse, responses=errors)
+    @app.get("/v1/tasks", response_model=TasksResponse)
     async def tasks():
         return {"tasks": engine.task_info(), "types": type_forms()}
 
-    @app.post("/v1/predict", response_model=Prediction | list[Prediction], responses=errors)
+    @app.post("/v1/predict", response_model=Prediction | list[Prediction],
+              responses={c: error_response(c) for c in (404, 500, 504)})
     async def predict(request: HTTPRequest, body: PredictItem | list[PredictItem] = Body(...)):
         start = time.perf_counter()
         requests = parse_items(engine, cfg, body)

@@ -14,6 +14,7 @@ from typing import Callable
 
 from clinical_mpt.data.loaders.brat import load_brat
 from clinical_mpt.data.loaders.csv_table import load_csv
+from clinical_mpt.data.loaders.headqa import load_headqa
 from clinical_mpt.data.loaders.i2b2_2010 import load_i2b2_2010
 from clinical_mpt.data.loaders.mcqa_jsonl import load_mcqa_jsonl
 from clinical_mpt.data.loaders.mednli import load_mednli
@@ -26,9 +27,10 @@ LOADERS: dict[str, Callable[..., list[dict]]] = {
     "mednli": load_mednli,
     "squad": load_squad,
     "mcqa-jsonl": load_mcqa_jsonl,
+    "headqa": load_headqa,
     "summarization-jsonl": load_summarization_jsonl,
     "csv": load_csv,
 }
 
-__all__ = ["LOADERS", "load_brat", "load_csv", "load_i2b2_2010", "load_mcqa_jsonl", "load_mednli",
+__all__ = ["LOADERS", "load_brat", "load_csv", "load_headqa", "load_i2b2_2010", "load_mcqa_jsonl", "load_mednli",
            "load_squad", "load_summarization_jsonl"]

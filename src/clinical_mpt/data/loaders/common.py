@@ -6,6 +6,7 @@ the line (`notes.jsonl:12: ...`), so a user can open the file at the right place
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -16,7 +17,6 @@ from clinical_mpt.errors import DataError
 # Loaders report what they skipped (unanswerable questions, relations split by chunking) here;
 # with no logging configured, Python prints warnings to stderr.
 log = logging.getLogger("clinical_mpt.data")
-
 
 
 def decode_utf8(raw: bytes, path: Path) -> str:
@@ -52,27 +52,89 @@ def read_text(path: Path, *, allow_empty: bool = False, strip_bom: bool = False)
     return text
 
 
-def read_json_lines(path: Path) -> list[tuple[int, dict]]:
-    """The objects of a JSONL file with their 1-based line numbers; blank lines are skipped."""
+_ONE_PER_LINE = "this format reads one JSON object per line (JSONL) or a JSON array of objects"
+
+
+def _array_lines(text: str, n: int) -> list[int]:
+    """The 1-based line each of the `n` elements of a (valid) JSON array `text` starts on."""
+    decoder, lines = json.JSONDecoder(), []
+    i = text.index("[") + 1
+    for _ in range(n):
+        while text[i] in " \t\r\n,":
+            i += 1
+        lines.append(text.count("\n", 0, i) + 1)
+        _, i = decoder.raw_decode(text, i)
+    return lines
+
+
+def _is_array_file(text: str) -> bool:
+    """True when the file is one JSON array spread over lines (not JSONL whose first line is a list)."""
+    first = text.lstrip().split("\n", 1)[0]
+    if not first.startswith("["):
+        return False
+    try:
+        json.loads(first)
+    except RecursionError:
+        return False  # too deep to read either way: the line-by-line reader names the line
+    except ValueError:
+        return True
+    return text.strip() == first.strip()
+
+
+def read_json_lines(path: Path, layout: str = "one JSON object per line") -> list[tuple[int, dict]]:
+    """The records of a JSONL file, or of a file holding one JSON array of objects, with the 1-based
+    line each starts on; blank lines are skipped. `layout` (what one record should look like) goes
+    into the error for a line that is not a record."""
     path = Path(path)
-    rows = []
-    for lineno, line in enumerate(read_text(path, strip_bom=True).split("\n"), start=1):
-        if not line.strip():
-            continue
-        obj = parse_json(line, f"{path}:{lineno}")
+    text = read_text(path, strip_bom=True)
+    if _is_array_file(text):
+        records = parse_json(text, str(path), whole_file=True)
+        rows = list(zip(_array_lines(text, len(records)), records))
+    else:
+        rows = []
+        for lineno, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                rows.append((lineno, parse_json(line, f"{path}:{lineno}", hint=_ONE_PER_LINE)))
+    for lineno, obj in rows:
         if not isinstance(obj, dict):
-            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-        rows.append((lineno, obj))
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}; "
+                            f"this format reads {layout} (or a JSON array of such objects)")
     return rows
 
 
-def need_str(obj: dict, field: str, where: str) -> str:
-    """`obj[field]`, which must be a non-empty string."""
-    if field not in obj or obj[field] is None:
-        raise DataError(f"{where}: missing field '{field}'")
-    value = obj[field]
+def lookup(obj: dict, field: str):
+    """`obj[field]`; a dotted name (`question.stem`) that is not itself a key walks nested objects.
+    A missing field gives None."""
+    if field in obj or "." not in field:
+        return obj.get(field)
+    value = obj
+    for part in field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _has(obj: dict) -> str:
+    names = list(obj)
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return f"the record has: {shown}" if names else "the record is empty"
+
+
+def missing(obj: dict, field: str, where: str, layout: str = "") -> DataError:
+    """The error for a field that is absent (or null): names it, what the record has, and the layout."""
+    expected = f"; expected {layout}" if layout else ""
+    return DataError(f"{where}: missing field '{field}' ({_has(obj)}){expected}")
+
+
+def need_str(obj: dict, field: str, where: str, layout: str = "") -> str:
+    """`obj[field]` (dotted names walk nested objects), which must be a non-empty string."""
+    value = lookup(obj, field)
+    if value is None:
+        raise missing(obj, field, where, layout)
+    expected = f"; expected {layout}" if layout else ""
     if not isinstance(value, str):
-        raise DataError(f"{where}: field '{field}' must be a string, got {type(value).__name__}")
+        raise DataError(f"{where}: field '{field}' must be a string, got {type(value).__name__}{expected}")
     if not value.strip():
         raise DataError(f"{where}: field '{field}' is empty")
     return value
@@ -80,7 +142,7 @@ def need_str(obj: dict, field: str, where: str) -> str:
 
 def get_id(obj: dict, field: str, where: str, fallback: str | None = None) -> str:
     """The example id from `obj[field]` (a string or an integer); `fallback` if it is missing/empty."""
-    value = obj.get(field)
+    value = lookup(obj, field)
     if value is None or value == "":
         if fallback is None:
             raise DataError(f"{where}: missing id field '{field}'")

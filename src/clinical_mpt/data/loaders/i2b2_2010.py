@@ -57,8 +57,9 @@ def _span(mention: str, pos: tuple[str, ...], where: str, text: str, index) -> t
 
 
 def _lines(path: Path):
-    """(where, stripped line) for every non-blank line of a .con / .rel file."""
-    for lineno, line in enumerate(read_text(path, allow_empty=True).split("\n"), start=1):
+    """(where, stripped line) for every non-blank line of a .con / .rel file (a byte-order mark is
+    dropped: these files hold token positions, not character offsets)."""
+    for lineno, line in enumerate(read_text(path, allow_empty=True, strip_bom=True).split("\n"), start=1):
         if line.strip():
             yield f"{path}:{lineno}", line.strip()
 

@@ -15,13 +15,16 @@ from pathlib import Path
 from clinical_mpt.data.loaders.common import claim_id, get_id, log, need_str, parse_json, read_text
 from clinical_mpt.errors import DataError
 
+LAYOUT = ("SQuAD JSON {\"data\": [{\"paragraphs\": [{\"context\", \"qas\": [{\"id\", \"question\", "
+          "\"answers\": [{\"text\", \"answer_start\"}]}]}]}]}")
+
 
 def _list(obj, field: str, where: str) -> list:
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     value = obj.get(field)
     if not isinstance(value, list):
-        raise DataError(f"{where}: field '{field}' must be a list")
+        raise DataError(f"{where}: field '{field}' must be a list; expected {LAYOUT}")
     return value
 
 
@@ -46,18 +49,18 @@ def load_squad(path: Path) -> list[dict]:
     path = Path(path)
     doc = parse_json(read_text(path, strip_bom=True), str(path), whole_file=True)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise DataError(f"{path}: expected a JSON object with a 'data' list (SQuAD format)")
+        raise DataError(f"{path}: expected a JSON object with a 'data' list; expected {LAYOUT}")
     examples, seen, skipped = [], set(), 0
     for i, article in enumerate(doc["data"]):
         for j, para in enumerate(_list(article, "paragraphs", f"{path}: data[{i}]")):
             where = f"{path}: data[{i}].paragraphs[{j}]"
             qas = _list(para, "qas", where)
-            context = need_str(para, "context", where)
+            context = need_str(para, "context", where, LAYOUT)
             for k, qa in enumerate(qas):
                 qa_where = f"{where}.qas[{k}]"
                 if not isinstance(qa, dict):
                     raise DataError(f"{qa_where}: expected a JSON object, got {type(qa).__name__}")
-                ex_id, question = get_id(qa, "id", qa_where), need_str(qa, "question", qa_where)
+                ex_id, question = get_id(qa, "id", qa_where), need_str(qa, "question", qa_where, LAYOUT)
                 answers = _answer_texts(qa, qa_where)
                 if qa.get("is_impossible") is True or not answers:
                     skipped += 1
