@@ -63,7 +63,8 @@ def _history_hypotheses(label: str, rng: random.Random, p: V.Patient, pmh: list[
         options = [f"The patient has {_lay(prob)}.", f"The patient has a history of {prob}.",
                    f"The patient presents with {_lay(cc)}.", f"The patient is at least {decade} years old.",
                    f"The patient is older than {p.age - rng.randint(1, 9)}.", f"The patient is {'male' if man else 'female'}.",
-                   f"The patient is a {'man' if man else 'woman'}."]
+                   f"The patient is a {'man' if man else 'woman'}.", f"The patient is not younger than {decade}.",
+                   f"The patient is not a {'woman' if man else 'man'}."]
         options += [f"The patient has a chronic {C.SYSTEM[prob]} condition."] if prob in C.SYSTEM else []
         options += ["The patient is over 65."] if p.age > 65 else []
         options += [f"The patient does not report {_lay(neg)}.", f"The patient has no {C.bare(_lay(neg))}."] if neg else []
@@ -85,7 +86,8 @@ def _history_hypotheses(label: str, rng: random.Random, p: V.Patient, pmh: list[
     return [f"The patient has a history of {_lay(other)}.", f"The patient's mother had {other}.", *UNRELATED,
             f"The patient's {prob} is poorly controlled.", f"The patient was hospitalized for {prob} last year.",
             f"The patient takes medication for {_lay(prob)}.", f"The patient's {C.bare(_lay(cc))} is worse at night.",
-            f"The patient has been admitted before with {_lay(cc)}.", f"The patient's {prob} was diagnosed in childhood."]
+            f"The patient has been admitted before with {_lay(cc)}.", f"The patient's {prob} was diagnosed in childhood.",
+            "The patient does not drink alcohol.", "The patient has no children.", f"The patient's {prob} is not treated."]
 
 
 def mednli_history(rng: random.Random, style: Style) -> dict:
@@ -165,6 +167,7 @@ def _meds_hypotheses(label: str, rng: random.Random, drugs: list[V.Drug], keys: 
     options = [f"The patient's {drug.name} dose will be increased.", f"The patient has been taking {drug.name} for ten years.",
                "The patient is adherent to all medications.", *UNRELATED[:4], f"The patient misses doses of {drug.name}.",
                f"{drug.name.capitalize()} was prescribed by a cardiologist.", f"The patient had side effects from {drug.name}."]
+    options += ["The patient does not use a pill organizer.", f"The patient never misses a dose of {drug.name}."]
     options += [f"The patient takes {drug.name} with food."] if key not in ("TID AC", "AC HS") else []
     options += [f"{held[0].name.capitalize()} will be restarted after discharge."] if held else []
     return options
