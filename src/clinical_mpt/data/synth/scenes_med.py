@@ -64,7 +64,7 @@ FRAME = {
     "short": ["{M}", "Started {M}", "Cont {M}", "Home: {M}", "Restarted {M}", "{M} given in ED",
               "Increase to {M}", "Discharged on {M}", "Change to {M}", "Start {M}", "Continue {M}",
               "Decrease to {M}", "Resume home {M}", "New: {M}", "{M} - no change", "{M}, cont at d/c",
-              "Pt on {M}", "s/p {M} x1 in ED", "Rec {M}", "Switched to {M}", "Hold {M}", "Held {M}",
+              "Pt on {M}", "Rec {M}", "Switched to {M}", "Hold {M}", "Held {M}",
               "D/c {M}", "Stopped {M}", "{M} (held)", "Outpt med: {M}", "Will start {M}", "Gave {M}"],
     "prose": ["{Subj} was started on {M}", "{Subj} takes {M}", "{Subj} was continued on {M}",
               "{Subj} was discharged on {M}", "{Subj} received {M} in the emergency department",
