@@ -265,7 +265,7 @@ def test_mednli_lab_thresholds_agree_with_the_values(built):
         if not m or ex["label"] == "neutral":
             continue
         lab = next(x for x in LABS.values() if x.name == m.group(1))
-        value = re.search(rf"\b(?:{re.escape(lab.name)}|{re.escape(lab.abbrev)}) (\d+(?:\.\d+)?)", ex["premise"], re.I)
+        value = re.search(rf"\b(?:{re.escape(lab.name)}|{re.escape(lab.abbrev)}) (\d+(?:\.\d+)?)", ex["premise"], re.IGNORECASE)
         assert value, (ex["id"], lab.name)
         v, t = float(value.group(1)), float(m.group(3))
         assert ((v > t) if m.group(2) == "above" else (v < t)) == (ex["label"] == "entailment"), ex

@@ -45,13 +45,13 @@ HISTORY = {
               "{AgeSex}, PMH {P0}[, {P1}], presenting w/ {CC}[ x {Dur}][; denies {Neg}]",
               "CC: {CC}[ x {Dur}]. {AgeSex} w/ {P0}[ and {P1}][. ROS neg for {Neg}]",
               "{AgeSex} h/o {P0}[, {P1}] admitted for {CC}[ that began {Dur} ago][. No {Neg}]"],
-    "prose": ["{Subj} is a {AgeSex} with a history of {P0}[ and {P1}] who presents with {CC}[ of {Dur} duration]"
-              "[. {Subj} denies {Neg}]",
+    "prose": [("{Subj} is a {AgeSex} with a history of {P0}[ and {P1}] who presents with {CC}[ of {Dur} duration]"
+               "[. {Subj} denies {Neg}]"),
               "This {AgeSex} with {P0}[ and {P1}] presented with {CC}[ for the past {Dur}][; {Pron} denies {Neg}]",
-              "{Subj} is a {AgeSex} with known {P0}[ and {P1}] admitted for {CC}[, which started {Dur} ago]"
-              "[. {Subj} reports no {Neg}]",
-              "{AgeSex} with a past medical history significant for {P0}[ and {P1}], now presenting with {CC}"
-              "[ of {Dur}][. Review of systems is negative for {Neg}]"],
+              ("{Subj} is a {AgeSex} with known {P0}[ and {P1}] admitted for {CC}[, which started {Dur} ago]"
+               "[. {Subj} reports no {Neg}]"),
+              ("{AgeSex} with a past medical history significant for {P0}[ and {P1}], now presenting with {CC}"
+               "[ of {Dur}][. Review of systems is negative for {Neg}]")],
 }
 
 

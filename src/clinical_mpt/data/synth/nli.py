@@ -12,10 +12,14 @@ import random
 
 from clinical_mpt.data.synth import radiology as R
 from clinical_mpt.data.synth.compose import Doc, Slot
-from clinical_mpt.data.synth.mednli import LABELS, _nli
-from clinical_mpt.data.synth.mednli import mednli_history, mednli_labs, mednli_meds  # noqa: F401 (named by the task table)
+from clinical_mpt.data.synth.mednli import (  # noqa: F401 (named by the task table)
+    LABELS,
+    _nli,
+    mednli_history,
+    mednli_labs,
+    mednli_meds,
+)
 from clinical_mpt.data.synth.styles import Style
-
 
 # (condition, outcome, plausible interventions)
 TRIALS = (
