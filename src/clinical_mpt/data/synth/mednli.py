@@ -152,7 +152,7 @@ def _meds_hypotheses(label: str, rng: random.Random, drugs: list[V.Drug], keys: 
         options += [f"A new medication is planned for {_lay(new[1])}."] if new else []
         options += [f"The patient is no longer taking {held[0].name}.", f"{held[0].name.capitalize()} was stopped because of a side effect.",
                     f"{held[0].name.capitalize()} is not being continued."] if held else []
-        options += [f"The patient is allergic to {allergy}.", "The patient has a drug allergy."] if allergy else []
+        options += [f"The patient is allergic to {allergy}.", "The patient is allergic to a medication."] if allergy else []
         return options
     if label == "contradiction":
         wrong = rng.choice([f for f in WRONG_FREQS if FAMILY[f] != FAMILY.get(key) and M.FREQS[f][0][0] != full])
