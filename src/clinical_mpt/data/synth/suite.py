@@ -23,7 +23,8 @@ from clinical_mpt.data.synth.tasks import TASKS, TaskSpec
 from clinical_mpt.tasks.registry import get_task_type
 
 SPLITS = ("train", "dev", "test")
-SUITE_VERSION = 2  # 2: target tasks have 128 test and 48 dev examples (1: 48 and 32)
+SUITE_VERSION = 2  # 2: target tasks have 128 test and 48 dev examples (1: 48 and 32); richer medication and
+#   MedNLI sources (med_ner, drug_attr_re, ade_ner, drug_ade_re, mednli_history, mednli_meds, mednli_labs)
 MAX_TRIES_PER_EXAMPLE = 50
 
 DESCRIPTION = (
