@@ -82,6 +82,24 @@ def test_mean_of_examples_fast_path_equals_rescoring(type_, gold, preds):
         assert fast(np.array(idx)) == pytest.approx(exact)
 
 
+@pytest.mark.parametrize("type_,gold,preds", [
+    ("ner", [{"entities": [{"type": "Drug", "text": "aspirin"}, {"type": "Dose", "text": "81 mg"}]},
+             {"entities": []}, {"entities": [{"type": "Drug", "text": "heparin"}]}],
+     [{"entities": [{"type": "drug", "text": "Aspirin."}]}, {"entities": [{"type": "Drug", "text": "x"}]},
+      {"entities": []}]),
+    ("re", [{"relations": [{"type": "Dose-Drug", "head": {"text": "81 mg"}, "tail": {"text": "aspirin"}}]},
+            {"relations": []}],
+     [{"relations": [{"type": "Dose-Drug", "head": {"text": "81 mg"}, "tail": {"text": "aspirin"}}]},
+      {"relations": [{"type": "Dose-Drug", "head": {"text": "a"}, "tail": {"text": "b"}}]}]),
+])
+def test_micro_f1_fast_path_equals_rescoring(type_, gold, preds):
+    tt = get_task_type(type_)
+    fast = stats.task_metric(tt, gold, preds)
+    for idx in ([0, 1], [1, 1], [0, 0, 1], [1], [0, 1, 1, 0], list(range(len(gold)))):
+        exact = tt.score([gold[i] for i in idx], [preds[i] for i in idx])["f1"]
+        assert fast(np.array(idx)) == pytest.approx(exact)
+
+
 def test_average_over_tasks_resamples_each_task():
     grid = [[mean_metric([1.0] * 10)], [mean_metric([0.0] * 5 + [1.0] * 5)]]
     out = stats.average_ci(grid, [10, 10])

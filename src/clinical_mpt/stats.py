@@ -34,6 +34,14 @@ Metric = Callable[[np.ndarray], float]  # metric(example indices (n',) with repe
 MEAN_OF_EXAMPLES = {"qa", "mcqa", "summarization"}
 
 
+def _set_keys(type_name: str):
+    """The per-row item sets a micro-F1 type scores (ner, re), or None for other types."""
+    from clinical_mpt.tasks.ner import entity_keys
+    from clinical_mpt.tasks.relation import relation_keys
+
+    return {"ner": entity_keys, "re": relation_keys}.get(type_name)
+
+
 def percentile_interval(values: Sequence[float], level: float = LEVEL) -> list[float]:
     """[lo, hi]: the (1 - level)/2 and (1 + level)/2 percentiles of `values` (linear interpolation)."""
     values = np.asarray(values, dtype=float)
@@ -49,6 +57,13 @@ def task_metric(task_type, gold: list[dict], preds: list[dict], metric: str | No
     if task_type.name in MEAN_OF_EXAMPLES:
         per_example = np.array([task_type.score([g], [p])[metric] for g, p in zip(gold, preds)], dtype=float)
         return lambda idx: float(per_example[idx].mean()) if len(idx) else 0.0
+    keys = _set_keys(task_type.name)
+    if keys is not None and metric == "f1":  # micro F1 from the resample's summed counts (fast path)
+        from clinical_mpt.tasks.metrics import micro_prf
+
+        sets = [(keys(g), keys(p)) for g, p in zip(gold, preds)]
+        counts = np.array([(len(g & p), len(g), len(p)) for g, p in sets], dtype=np.int64).reshape(-1, 3)
+        return lambda idx: micro_prf(*(int(c) for c in counts[idx].sum(0)))["f1"]
     return lambda idx: float(task_type.score([gold[i] for i in idx], [preds[i] for i in idx])[metric])
 
 

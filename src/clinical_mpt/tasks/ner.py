@@ -86,13 +86,18 @@ def _entities(pred: dict) -> list[dict]:
     return [e for e in ents if isinstance(e, dict)] if isinstance(ents, list) else []
 
 
+def entity_keys(row: dict) -> set[tuple[str, str]]:
+    """What `score` counts for one gold or predicted row: {(normalised type, normalised mention)}."""
+    return {_key(e) for e in _entities(row)}
+
+
 def score(gold: list[dict], preds: list[dict]) -> dict:
     """Gold canonical NER examples and aligned predictions -> {"precision", "recall", "f1",
     ["span_f1"], "n"}. span_f1 counts only entities that carry integer `start`/`end`."""
     check_aligned(gold, preds)
     gold_ents = [_entities(g) for g in gold]
     pred_ents = [_entities(p) for p in preds]
-    out = set_prf([{_key(e) for e in es} for es in gold_ents], [{_key(e) for e in es} for es in pred_ents])
+    out = set_prf([entity_keys(g) for g in gold], [entity_keys(p) for p in preds])
     if any(_has_offsets(e) for es in pred_ents for e in es):
         def spans(es):
             return {(_key(e)[0], e["start"], e["end"]) for e in es if _has_offsets(e)}

@@ -74,11 +74,15 @@ def _relations(row: dict) -> list[dict]:
     return [r for r in rels if isinstance(r, dict)] if isinstance(rels, list) else []
 
 
+def relation_keys(row: dict) -> set[tuple[str, str, str]]:
+    """What `score` counts for one gold or predicted row: {(normalised type, head, tail)}."""
+    return {_key(r) for r in _relations(row)}
+
+
 def score(gold: list[dict], preds: list[dict]) -> dict:
     """Gold canonical RE examples and aligned predictions -> {"precision", "recall", "f1", "n"}."""
     check_aligned(gold, preds)
-    out = set_prf([{_key(r) for r in _relations(g)} for g in gold],
-                  [{_key(r) for r in _relations(p)} for p in preds])
+    out = set_prf([relation_keys(g) for g in gold], [relation_keys(p) for p in preds])
     out["n"] = len(gold)
     return out
 
