@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from clinical_mpt.tasks.normalize import ended_line
+
 INPUT_CUE = "\nAnswer:"
 
 
@@ -30,6 +32,9 @@ class TaskType:
     - `parse(generated, ex) -> {"id": ex["id"], <prediction field>: value}`; never raises.
     - `score(gold, preds) -> {metric: fraction in [0, 1], ..., "n": len(gold)}`; `preds` aligned
       with `gold` by position.
+    - `answer_complete(generated so far) -> bool`: the answer-format stop: True once `parse` can no
+      longer change its answer (a finished line, a repeated `Label: text` pair, ...); the decoder may
+      stop that row there.
     """
 
     name: str
@@ -40,6 +45,7 @@ class TaskType:
     format_target: Callable[[dict], str]
     parse: Callable[[str, dict], dict]
     score: Callable[[list[dict], list[dict]], dict]
+    answer_complete: Callable[[str], bool] = ended_line
 
 
 def build_input(instruction: str, lines: list[str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from clinical_mpt.tasks.base import TaskType, build_input, check_aligned
-from clinical_mpt.tasks.normalize import clean_generation, one_line
+from clinical_mpt.tasks.normalize import clean_generation, ended_line, one_line
 
 DEFAULT_INSTRUCTION = "Summarize the clinical text in one or two sentences."
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -64,4 +64,5 @@ SUMMARIZATION = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=ended_line,
 )
