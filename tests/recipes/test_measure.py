@@ -79,3 +79,12 @@ def test_classification_mode_is_checked():
     assert load_config(TINY, ["eval.classification=generate"]).eval.classification == "generate"
     with pytest.raises(ConfigError, match="classification"):
         load_config(TINY, ["eval.classification=vote"])
+
+
+def test_the_report_shows_intervals_and_paired_deltas(results):
+    from clinical_mpt.report.load import load_results
+    from clinical_mpt.report.markdown import render_report
+
+    text = render_report(load_results(results[1]), {})
+    assert "### 95 % intervals, full data" in text and "### Paired differences" in text
+    assert "Majority answer" in text

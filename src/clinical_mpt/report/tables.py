@@ -155,6 +155,10 @@ def main_table(results: dict) -> Table:
     for m, row in zip(order, texts):
         table.rows.append([method_label(m), *row, format_percent(methods[m]["trainable_fraction"]),
                            format_count(methods[m]["trainable_parameters"])])
+    from clinical_mpt.report.intervals import majority_cells  # results.json's `majority` row, when present
+
+    if (cells := majority_cells(results, [c.task for c in columns])) is not None:
+        table.rows.append(["Majority answer", *cells, "0", "0"])
     return table
 
 
