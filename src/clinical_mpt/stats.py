@@ -19,7 +19,7 @@ Definitions (all with `resamples` = 1000 and a fixed `seed` by default):
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

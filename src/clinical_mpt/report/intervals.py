@@ -7,8 +7,7 @@ written before intervals existed), so the report simply leaves the section out.
 
 from __future__ import annotations
 
-from clinical_mpt.report.tables import (DIGITS, MISSING, Table, _head, format_score, method_label, method_order,
-                                        task_columns)
+from clinical_mpt.report.tables import DIGITS, MISSING, Table, _head, method_label, method_order, task_columns
 
 
 def format_interval(ci) -> str:
@@ -51,12 +50,3 @@ def paired_table(results: dict) -> Table | None:
                            f"{p.get('tasks', '?')} × {p.get('seeds', '?')}", format_delta(p["delta"]),
                            format_interval(p["ci95"]), verdict])
     return table
-
-
-def majority_cells(results: dict, tasks: list[str]) -> list[str] | None:
-    """The majority row's score per task column and its average, or None without a majority row."""
-    majority = results.get("majority")
-    if not isinstance(majority, dict) or not majority.get("tasks"):
-        return None
-    return [format_score((majority["tasks"].get(t) or {}).get("score")) for t in tasks] + \
-        [format_score(majority.get("average"))]

@@ -15,7 +15,7 @@ is one pair and a relation's argument keeps its commas.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from clinical_mpt.tasks.normalize import clean_generation, ended_line, normalize_mention
 
