@@ -88,3 +88,23 @@ def test_the_report_shows_intervals_and_paired_deltas(results):
     text = render_report(load_results(results[1]), {})
     assert "### 95 % intervals, full data" in text and "### Paired differences" in text
     assert "Majority answer" in text
+
+
+def test_intervals_use_only_this_runs_settings(results, mini_suite, tmp_path):
+    """Rerun with one seed in a copy of the folder: the k-shot interval and pairing ignore the
+    predictions of seed 1 still on disk."""
+    import shutil
+
+    from clinical_mpt.cli import main
+
+    out = shutil.copytree(results[1], tmp_path / "again")
+    argv = ["run", str(TINY), f"data.suite={mini_suite}", "data.source_tasks=[]", "data.target_tasks=[]",
+            "teach.steps=2", "distill.train.steps=2", "adapt.train.steps=2", "baselines.pt.steps=2",
+            "methods=[mpt,pt]", "protocol.shots=[2]", "protocol.seeds=[0]", "--out", str(out)]
+    assert main(argv) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert (out / "eval" / "mpt" / "k2-s1" / "dose_qa" / "predictions.jsonl").is_file()
+    k2 = next(p for p in res["paired"] if p["setting"] == "k2")
+    assert k2["seeds"] == 1
+    shot = res["methods"]["mpt"]["shots"]["2"]
+    assert shot["std"] == 0.0 and inside(shot["ci95"], shot["average"])

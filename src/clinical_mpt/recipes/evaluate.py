@@ -235,7 +235,7 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
         return {"methods": methods}
     from clinical_mpt.recipes.measure import add_measurements
 
-    measured = add_measurements(methods, cfg, out, specs)  # ci95s into methods; paired, majority rows
+    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s into methods; paired, majority
     results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()),
                             compute_seconds(out, records), measured)
     print_table(results)

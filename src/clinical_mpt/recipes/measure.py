@@ -13,7 +13,7 @@ and at the top level:
 
 Every interval is a percentile bootstrap with stats.RESAMPLES resamples and seed stats.SEED.
 
-    results.update(add_measurements(methods, cfg, out, specs))   # methods: evaluate.aggregate's output
+    results.update(add_measurements(methods, cfg, out, specs, records))  # methods = aggregate(records)
 """
 
 from __future__ import annotations
@@ -31,22 +31,20 @@ def setting_shots(setting: str) -> str | None:
     return None if setting == "full" else setting[1:].split("-")[0]
 
 
-def load_cells(out: Path, cfg, specs: list[dict]) -> tuple[dict, dict, dict]:
+def load_cells(out: Path, cfg, specs: list[dict], records: list[dict]) -> tuple[dict, dict, dict]:
     """-> (cells {(method, setting, task): Metric}, gold sizes {task: n}, gold {task: TaskData}) from
-    every predictions.jsonl under out/eval."""
+    the predictions.jsonl of each of this run's records (never a stale folder of an earlier config)."""
     from clinical_mpt.data.jsonl import read_jsonl
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.tasks import align_predictions
 
     gold = {s["name"]: load_split(cfg.data.suite, s, cfg.eval.split, cfg.data.max_eval_examples) for s in specs}
     cells = {}
-    for path in sorted((out / "eval").glob("*/*/*/predictions.jsonl")):
-        method, setting, task = path.parts[-4:-1]
-        if task not in gold or method not in cfg.methods:
-            continue
-        data = gold[task]
+    for r in records:
+        data = gold[r["task"]]
+        path = out / "eval" / r["method"] / r["setting"] / r["task"] / "predictions.jsonl"
         preds = align_predictions(data.type, data.examples, read_jsonl(path))
-        cells[(method, setting, task)] = stats.task_metric(data.task_type, data.examples, preds)
+        cells[(r["method"], r["setting"], r["task"])] = stats.task_metric(data.task_type, data.examples, preds)
     return cells, {t: len(d.examples) for t, d in gold.items()}, gold
 
 
@@ -110,10 +108,11 @@ def majority_row(cfg, specs: list[dict], gold: dict) -> dict:
     return {"tasks": tasks, "average": sum(scores) / len(scores) if scores else None}
 
 
-def add_measurements(methods: dict, cfg, out: Path, specs: list[dict]) -> dict:
+def add_measurements(methods: dict, cfg, out: Path, specs: list[dict], records: list[dict]) -> dict:
     """Add the intervals to `methods` (in place) and return results.json's new top-level keys:
-    `paired`, `majority`, `classification` and `bootstrap` (how the intervals were drawn)."""
-    cells, ns, gold = load_cells(Path(out), cfg, specs)
+    `paired`, `majority`, `classification` and `bootstrap` (how the intervals were drawn).
+    `records`: the run's (method, setting, task) records that `methods` aggregates."""
+    cells, ns, gold = load_cells(Path(out), cfg, specs, records)
     add_intervals(methods, cells, ns)
     return {"paired": paired_entries(methods, cells, ns), "majority": majority_row(cfg, specs, gold),
             "classification": cfg.eval.classification,
