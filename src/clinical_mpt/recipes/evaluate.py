@@ -197,7 +197,7 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compu
                "split": cfg.eval.split, "methods": methods, "config": to_dict(cfg), "seconds": round(seconds, 1)}
     if compute is not None:
         results["compute_seconds"] = compute
-    results.update(measured or {})  # recipes/measure.add_measurements: paired, majority, classification
+    results.update(measured or {})  # recipes/measure.add_measurements: paired, classification, bootstrap
     write_json(out / "results.json", results)
     return results
 
@@ -235,7 +235,7 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
         return {"methods": methods}
     from clinical_mpt.recipes.measure import add_measurements
 
-    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s into methods; paired, majority
+    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s + methods["majority"]; paired
     results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()),
                             compute_seconds(out, records), measured)
     print_table(results)

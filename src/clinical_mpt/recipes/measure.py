@@ -6,9 +6,11 @@ gold splits, and adds to the aggregated `methods` (see recipes/evaluate.aggregat
     methods[m]["tasks"][t]["ci95"]                 bootstrap over the task's test examples
     methods[m]["average_ci95"]                     each task resampled independently, then averaged
     methods[m]["shots"][k]["tasks"][t]["ci95"]     over seeds and examples; shots[k]["ci95"] likewise
+    methods["majority"]                            the majority-answer row, laid out as a method
+                                                   (tasks[t]: type, metric, score, metrics, answer)
 and at the top level:
-    "paired":   [{"a", "b", "setting", "delta", "ci95"}]   paired bootstrap of average(a) - average(b)
-    "majority": {"tasks": {t: {"answer", "metric", "score", "metrics", "n"}}, "average"}
+    "paired":   [{"a", "b", "setting", "delta", "ci95", "tasks", "seeds"}]   paired bootstrap of
+                average(a) - average(b)
     "classification": eval.classification ("rank" | "generate")
 
 Every interval is a percentile bootstrap with stats.RESAMPLES resamples and seed stats.SEED.
@@ -95,7 +97,8 @@ def paired_entries(methods: dict, cells: dict, ns: dict) -> list[dict]:
 
 
 def majority_row(cfg, specs: list[dict], gold: dict) -> dict:
-    """Each target task's majority baseline (most frequent training answer) on the evaluated split."""
+    """Each target task's majority baseline (most frequent training answer) on the evaluated split, in
+    the layout of a method (so the report's tables show it as a row: `report.tables` "majority")."""
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.majority import majority_baseline
 
@@ -103,17 +106,21 @@ def majority_row(cfg, specs: list[dict], gold: dict) -> dict:
     for spec in specs:
         train = load_split(cfg.data.suite, spec, "train").examples
         data = gold[spec["name"]]
-        tasks[spec["name"]] = majority_baseline(data.task_type, train, data.examples)
+        row = majority_baseline(data.task_type, train, data.examples)
+        tasks[spec["name"]] = {"type": spec["type"], "metric": row["metric"], "score": row["score"],
+                               "metrics": row["metrics"], "answer": row["answer"]}
     scores = [t["score"] for t in tasks.values()]
-    return {"tasks": tasks, "average": sum(scores) / len(scores) if scores else None}
+    return {"trainable_parameters": 0, "trainable_fraction": 0.0, "bytes_per_task": 0, "tasks": tasks,
+            "average": sum(scores) / len(scores) if scores else None, "shots": {}}
 
 
 def add_measurements(methods: dict, cfg, out: Path, specs: list[dict], records: list[dict]) -> dict:
-    """Add the intervals to `methods` (in place) and return results.json's new top-level keys:
-    `paired`, `majority`, `classification` and `bootstrap` (how the intervals were drawn).
+    """Add the intervals and the `majority` row to `methods` (in place) and return results.json's new
+    top-level keys: `paired`, `classification` and `bootstrap` (how the intervals were drawn).
     `records`: the run's (method, setting, task) records that `methods` aggregates."""
     cells, ns, gold = load_cells(Path(out), cfg, specs, records)
     add_intervals(methods, cells, ns)
-    return {"paired": paired_entries(methods, cells, ns), "majority": majority_row(cfg, specs, gold),
-            "classification": cfg.eval.classification,
+    paired = paired_entries(methods, cells, ns)
+    methods["majority"] = majority_row(cfg, specs, gold)
+    return {"paired": paired, "classification": cfg.eval.classification,
             "bootstrap": {"resamples": stats.RESAMPLES, "seed": stats.SEED, "interval": "percentile, 95 %"}}

@@ -131,36 +131,9 @@ def fewshot_section(results: dict, plots: dict) -> list[str]:
     return lines
 
 
-def measurement_section(results: dict) -> list[str]:
-    """95 % intervals and paired differences (report/intervals.py), when results.json has them."""
-    from clinical_mpt.report import intervals
-
-    ci, paired = intervals.interval_table(results), intervals.paired_table(results)
-    if ci is None and paired is None:
-        return []
-    boot = results.get("bootstrap") or {}
-    lines = ["## Intervals and paired differences", "",
-             f"Percentile bootstrap, {boot.get('resamples', '?')} resamples, seed {boot.get('seed', '?')}: each "
-             "task's test examples are resampled and the task's corpus-level metric recomputed (definitions in "
-             "docs/method.md, \"Measurement\")."
-             + (f" NLI and MCQA were scored by {results['classification']} "
-                "(rank: the log-likelihood of each label or option; generate: greedy generation, parsed)."
-                if results.get("classification") else "")
-             + (" The *Majority answer* row of the main table answers every test example with the task's most "
-                "frequent training answer." if results.get("majority") else ""), ""]
-    if ci is not None:
-        lines += ["### 95 % intervals, full data", "", _table(ci), ""]
-    if paired is not None:
-        lines += ["### Paired differences", "", _table(paired), "",
-                  "Δ = average(A) − average(B) over the tasks (and seeds) both ran; both methods are rescored on "
-                  "the same resampled examples and seeds. Resolved: the interval excludes 0.", ""]
-    return lines
-
-
 def render_report(results: dict, plots: dict[str, str | None], notes: list[str] = ()) -> str:
     """The whole report.md as a string; `notes` are shown under the loss plot."""
-    lines = header(results) + full_data_section(results, plots) + measurement_section(results)
-    lines += fewshot_section(results, plots)
+    lines = header(results) + full_data_section(results, plots) + fewshot_section(results, plots)
     lines += ["## Parameter accounting", "", _table(tables.params_table(results)), "",
               "Bytes / task: what one more task adds to storage (its prompt, u and v, adapter or model copy).", ""]
     if "plot_loss.png" in plots:

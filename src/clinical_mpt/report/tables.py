@@ -155,18 +155,7 @@ def main_table(results: dict) -> Table:
     for m, row in zip(order, texts):
         table.rows.append([method_label(m), *row, format_percent(methods[m]["trainable_fraction"]),
                            format_count(methods[m]["trainable_parameters"])])
-    if (cells := majority_cells(results, [c.task for c in columns])) is not None:
-        table.rows.append(["Majority answer", *cells, "0", "0"])
     return table
-
-
-def majority_cells(results: dict, tasks: list[str]) -> list[str] | None:
-    """results.json's `majority` row: its score per task column and its average (None without one)."""
-    majority = results.get("majority")
-    if not isinstance(majority, dict) or not majority.get("tasks"):
-        return None
-    return [format_score((majority["tasks"].get(t) or {}).get("score")) for t in tasks] + \
-        [format_score(majority.get("average"))]
 
 
 def fewshot_table(results: dict) -> Table:
