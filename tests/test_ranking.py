@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clinical_mpt.batching import TaskData, encode_input
-from clinical_mpt.modeling import decoder, prompted_embeds
+from clinical_mpt.modeling import prompted_embeds
 from clinical_mpt.ranking import candidate_texts, rank_task
 
 NLI = [{"id": f"n{i}", "premise": p, "hypothesis": h, "label": y} for i, (p, h, y) in enumerate([
@@ -59,7 +59,7 @@ def test_all_options_go_through_one_forward_pass(tiny_backbone):
     """Per batch of examples: one pass over every (input, option) row (plus, with a prompt, the prompt's
     own one-row pass that fills the shared key/value cache); never one pass per option."""
     calls = []
-    hook = decoder(tiny_backbone.model).register_forward_pre_hook(
+    hook = tiny_backbone.model.get_decoder().register_forward_pre_hook(
         lambda mod, args, kwargs: calls.append((kwargs.get("input_ids") if kwargs.get("input_ids") is not None
                                                 else kwargs["inputs_embeds"]).shape[0]), with_kwargs=True)
     try:
