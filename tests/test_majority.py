@@ -51,8 +51,10 @@ def test_qa_most_frequent_training_answer():
 
 def test_ner_majority_none_scores_zero_f1_where_entities_exist():
     train = [{"id": "a", "text": "No meds.", "entities": []}, {"id": "b", "text": "Nothing.", "entities": []},
-             {"id": "c", "text": "Took aspirin.", "entities": [{"type": "Drug", "text": "aspirin", "start": 5, "end": 12}]}]
-    test = [{"id": "t", "text": "Took heparin.", "entities": [{"type": "Drug", "text": "heparin", "start": 5, "end": 12}]}]
+             {"id": "c", "text": "Took aspirin.",
+              "entities": [{"type": "Drug", "text": "aspirin", "start": 5, "end": 12}]}]
+    test = [{"id": "t", "text": "Took heparin.",
+             "entities": [{"type": "Drug", "text": "heparin", "start": 5, "end": 12}]}]
     out = majority_baseline(get_task_type("ner"), train, test)
     assert out["answer"] == "none" and out["score"] == 0.0
 

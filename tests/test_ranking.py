@@ -42,9 +42,10 @@ def test_ranking_matches_brute_force(tiny_backbone, type_, examples, with_prompt
     prompt = torch.randn(4, tiny_backbone.hidden_size) if with_prompt else None
     task = TaskData("t", type_, None, examples)
     preds = rank_task(tiny_backbone, prompt, task, batch_size=2)
-    for ex, pred in zip(examples, preds, strict=False):
+    for ex, pred in zip(examples, preds, strict=True):
         input_ids = encode_input(tok, task, ex, 320)
-        expected = {text.strip(): brute_force_logprob(model, prompt, input_ids, tok(text, add_special_tokens=False).input_ids)
+        expected = {text.strip(): brute_force_logprob(model, prompt, input_ids,
+                                                      tok(text, add_special_tokens=False).input_ids)
                     for text, _ in candidate_texts(task.task_type, ex)}
         assert pred["option_logprobs"] == pytest.approx(expected, abs=2e-4)
         best = max(expected, key=expected.get)

@@ -56,7 +56,7 @@ def continuation_logprobs(model, prompt: torch.Tensor | None, inputs: list[list[
     """prompt (L, d) or None; R rows of (input ids, continuation ids) -> (R,) float32 sums of the
     continuation tokens' log-probabilities, all rows in one forward pass (right padding with
     `pad_id`, masked out)."""
-    batch = collate(list(zip(inputs, continuations, strict=False)), pad_id)    # labels: continuation tokens only
+    batch = collate(list(zip(inputs, continuations, strict=True)), pad_id)  # labels: continuation tokens only
     prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
     task_ids = torch.zeros(len(inputs), dtype=torch.long)
     _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, batch)  # (N, V), (N,)
@@ -86,6 +86,6 @@ def rank_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_size:
             mine, scores = scores[:len(cands[i])], scores[len(cands[i]):]
             best = max(range(len(mine)), key=lambda j: (mine[j], -j))
             text, fields = cands[i][best]
-            preds[i] = {"id": task.examples[i]["id"], **fields, "generation": text,
-                        "option_logprobs": {text.strip(): round(s, 4) for (text, _), s in zip(cands[i], mine, strict=False)}}
+            logprobs = {t.strip(): round(s, 4) for (t, _), s in zip(cands[i], mine, strict=True)}
+            preds[i] = {"id": task.examples[i]["id"], **fields, "generation": text, "option_logprobs": logprobs}
     return preds

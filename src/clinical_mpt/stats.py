@@ -55,13 +55,14 @@ def task_metric(task_type, gold: list[dict], preds: list[dict], metric: str | No
     (aligned by position) as a function of resampled example indices."""
     metric = metric or task_type.primary_metric
     if task_type.name in MEAN_OF_EXAMPLES:
-        per_example = np.array([task_type.score([g], [p])[metric] for g, p in zip(gold, preds, strict=False)], dtype=float)
+        per_example = np.array([task_type.score([g], [p])[metric] for g, p in zip(gold, preds, strict=True)],
+                               dtype=float)
         return lambda idx: float(per_example[idx].mean()) if len(idx) else 0.0
     keys = _set_keys(task_type.name)
     if keys is not None and metric == "f1":  # micro F1 from the resample's summed counts (fast path)
         from clinical_mpt.tasks.metrics import micro_prf
 
-        sets = [(keys(g), keys(p)) for g, p in zip(gold, preds, strict=False)]
+        sets = [(keys(g), keys(p)) for g, p in zip(gold, preds, strict=True)]
         counts = np.array([(len(g & p), len(g), len(p)) for g, p in sets], dtype=np.int64).reshape(-1, 3)
         return lambda idx: micro_prf(*(int(c) for c in counts[idx].sum(0)))["f1"]
     return lambda idx: float(task_type.score([gold[i] for i in idx], [preds[i] for i in idx])[metric])
@@ -83,7 +84,7 @@ def draws(ns: Sequence[int], n_seeds: int = 1, resamples: int = RESAMPLES,
 
 def _average(grid: Sequence[Sequence[Metric]], seeds: np.ndarray, idx: list[np.ndarray]) -> float:
     """Mean over tasks of (mean over the drawn seeds of metric(drawn examples))."""
-    return float(np.mean([np.mean([cells[s](i) for s in seeds]) for cells, i in zip(grid, idx, strict=False)]))
+    return float(np.mean([np.mean([cells[s](i) for s in seeds]) for cells, i in zip(grid, idx, strict=True)]))
 
 
 def _check_grid(grid: Sequence[Sequence[Metric]], ns: Sequence[int]) -> int:

@@ -31,7 +31,8 @@ def test_refusal_reasons():
     good = config(metrics={"test": {"macro_f1": 0.5}}, majority=MAJ)
     assert refusal(good, 0.4) is None
     assert "below --min-score 0.6" in refusal(good, 0.6)
-    assert "at or below the majority baseline 0.200" in refusal(config(metrics={"test": {"macro_f1": 0.1}}, majority=MAJ), 0.0)
+    low = config(metrics={"test": {"macro_f1": 0.1}}, majority=MAJ)
+    assert "at or below the majority baseline 0.200" in refusal(low, 0.0)
     assert "no recorded score" in refusal(config(), 0.0)
     assert refusal(config(metrics={"dev": {"macro_f1": 0.7}}), 0.5) is None  # no baseline: the threshold alone
     assert warning(good) is None
@@ -52,7 +53,8 @@ def test_entries_from_a_run_record_the_majority_baseline(tiny_run_and_library):
 def scored_run(tiny_run_and_library, tmp_path):
     """A copy of the tiny run whose mcqa target scored 0 (below its majority) and qa target 1."""
     run = shutil.copytree(tiny_run_and_library[0], tmp_path / "run")
-    for task, metrics in (("drug_mcqa", {"accuracy": 0.0, "n": 6}), ("dose_qa", {"f1": 1.0, "exact_match": 1.0, "n": 6})):
+    scores = {"drug_mcqa": {"accuracy": 0.0, "n": 6}, "dose_qa": {"f1": 1.0, "exact_match": 1.0, "n": 6}}
+    for task, metrics in scores.items():
         path = run / "eval" / "mpt" / "full" / task / "metrics.json"
         path.write_text(json.dumps({"metrics": metrics}))
     return run

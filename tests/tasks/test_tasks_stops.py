@@ -18,7 +18,8 @@ def ner_pairs(generated: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("generated,expected", [
     (" Drug: metoprolol; Strength: 25 mg", [("Drug", "metoprolol"), ("Strength", "25 mg")]),
     (" Drug: metoprolol, Strength: 25 mg", [("Drug", "metoprolol"), ("Strength", "25 mg")]),
-    (" Drug: metoprolol , Strength: 25 mg, Route: PO", [("Drug", "metoprolol"), ("Strength", "25 mg"), ("Route", "PO")]),
+    (" Drug: metoprolol , Strength: 25 mg, Route: PO",
+     [("Drug", "metoprolol"), ("Strength", "25 mg"), ("Route", "PO")]),
     (" Drug: metoprolol; Strength: 25 mg; Drug: metoprolol; Strength: 25 mg; Drug: metop",
      [("Drug", "metoprolol"), ("Strength", "25 mg")]),
     (" Drug: aspirin; Drug: aspirin; Drug: aspirin; Drug: asp", [("Drug", "aspirin")]),

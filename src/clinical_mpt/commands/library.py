@@ -100,7 +100,8 @@ def do_add(args) -> int:
     found = prompts_from_run(args.from_run, args.variant, tasks, args.teachers, args.method)
     added_with = shlex.join(["clinical-mpt", "library", "add", str(args.dir), "--from-run", str(args.from_run),
                              "--variant", args.variant, "--method", args.method]
-                            + (["--tasks", args.tasks] if args.tasks else []) + (["--teachers"] if args.teachers else [])
+                            + (["--tasks", args.tasks] if args.tasks else [])
+                            + (["--teachers"] if args.teachers else [])
                             + (["--min-score", str(args.min_score)] if args.min_score is not None else []))
     entries, refused = [], 0
     for entry in found.entries:

@@ -127,8 +127,9 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     from clinical_mpt.ranking import can_rank, rank_task  # eval.classification: rank scores nli/mcqa options
 
     ranked = cfg.eval.classification == "rank" and can_rank(spec["type"])
-    preds = (rank_task if ranked else predict_task)(runner, fitted.prompt, mine, cfg.eval.batch_size,
-                                                    cfg.data.max_input_tokens, desc=f"{method} {setting} {spec['name']}")
+    predict = rank_task if ranked else predict_task
+    preds = predict(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
+                    desc=f"{method} {setting} {spec['name']}")
     preds = preds if sharded else distributed.gather_rows(preds)
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
