@@ -147,6 +147,7 @@ METHODS = ("mpt", "mpt-vectors", "mpt-full-prompt", "pt", "lora", "full", "zero-
 class EvalConfig:
     split: str = _f("test", "split to evaluate on: dev | test")
     batch_size: int = _f(16, "generation batch size")
+    classification: str = _f("rank", "nli/mcqa: rank (log-likelihood of each label/option, one pass) | generate")
 
 
 @dataclass
@@ -194,6 +195,7 @@ _CHOICES = {
     ("PromptConfig", "init"): ("vocab", "text", "random"),
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),
+    ("EvalConfig", "classification"): ("rank", "generate"),
 }
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
              "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}

@@ -3,6 +3,7 @@
     clinical-mpt library list DIR
     clinical-mpt library show DIR TASK
     clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt] [--tasks a,b] [--teachers]
+                             [--min-score X]
     clinical-mpt library remove DIR TASK
     clinical-mpt library verify DIR [--backbone NAME]
     clinical-mpt library export DIR TASK --peft OUT
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from clinical_mpt.tasks.registry import TASK_TYPES
@@ -33,6 +35,9 @@ def configure(parser) -> None:
     p.add_argument("--tasks", help="comma-separated target tasks (default: all of the run)")
     p.add_argument("--teachers", action="store_true", help="also add the run's source-task teacher prompts")
     p.add_argument("--replace", action="store_true", help="overwrite entries that already exist")
+    p.add_argument("--min-score", type=float, metavar="X",
+                   help="refuse an entry whose primary score is below X, at or below its task's majority "
+                        "baseline, or not recorded (the others are still added; exit status 1)")
     p = sub.add_parser("remove", help="remove a task's entry")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("task", metavar="TASK")
@@ -55,13 +60,22 @@ def configure(parser) -> None:
 
 
 def primary_score(config: dict) -> str:
+    """'test f1 0.412' (test first, then dev, then any split) or '-'."""
+    from clinical_mpt.library.baseline import primary_score as recorded
     from clinical_mpt.tasks import get_task_type
 
-    metric = get_task_type(config["type"]).primary_metric
-    for split, metrics in (config.get("metrics") or {}).items():
-        if isinstance(metrics, dict) and metric in metrics:
-            return f"{split} {metric} {metrics[metric]:.3f}"
-    return "-"
+    found = recorded(config)
+    return f"{found[0]} {get_task_type(config['type']).primary_metric} {found[1]:.3f}" if found else "-"
+
+
+def baseline_note(config: dict) -> str:
+    """'  majority 0.200' or '  majority 0.200  AT/BELOW BASELINE' for `library list` ('' if unknown)."""
+    from clinical_mpt.library.baseline import baseline_status
+
+    status = baseline_status(config)
+    if status is None:
+        return ""
+    return f"  majority {status['majority']:.3f}" + ("  AT/BELOW BASELINE" if status["below"] else "")
 
 
 def do_list(args) -> int:
@@ -73,26 +87,40 @@ def do_list(args) -> int:
     for name in lib.names():
         cfg = lib.entry_config(name)
         print(f"{name:<28}{cfg['type']:<15}{cfg['method']:<9}{cfg['prompt_length']:>5}{cfg['parameters']:>12,}  "
-              f"{primary_score(cfg)}")
+              f"{primary_score(cfg)}{baseline_note(cfg)}")
     return 0
 
 
 def do_add(args) -> int:
     from clinical_mpt.library import Library
+    from clinical_mpt.library.baseline import refusal, warning
     from clinical_mpt.library.from_run import prompts_from_run
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     found = prompts_from_run(args.from_run, args.variant, tasks, args.teachers, args.method)
-    lib = Library.open_or_create(args.dir, found.backbone_name, found.fingerprint)
     added_with = shlex.join(["clinical-mpt", "library", "add", str(args.dir), "--from-run", str(args.from_run),
                              "--variant", args.variant, "--method", args.method]
-                            + (["--tasks", args.tasks] if args.tasks else []) + (["--teachers"] if args.teachers else []))
+                            + (["--tasks", args.tasks] if args.tasks else [])
+                            + (["--teachers"] if args.teachers else [])
+                            + (["--min-score", str(args.min_score)] if args.min_score is not None else []))
+    entries, refused = [], 0
     for entry in found.entries:
+        if args.min_score is not None and (reason := refusal(entry.config, args.min_score)):
+            print(f"refused {entry.name}: {reason}", file=sys.stderr)
+            refused += 1
+        else:
+            entries.append(entry)
+    if not entries:
+        return 1
+    lib = Library.open_or_create(args.dir, found.backbone_name, found.fingerprint)
+    for entry in entries:
         entry.config["source"]["added_with"] = added_with
+        if note := warning(entry.config):
+            print(f"warning: {note}", file=sys.stderr)
         lib.add(entry, replace=args.replace)
         print(f"added {entry.name} ({entry.type}, {entry.config['method']}, L={entry.prompt_length}, "
               f"{entry.parameters:,} parameters)")
-    return 0
+    return 1 if refused else 0
 
 
 def do_verify(args) -> int:

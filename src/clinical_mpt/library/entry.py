@@ -41,9 +41,11 @@ def now_iso() -> str:
 
 def entry_config(task: str, type_: str, instruction: str | None, prompt: torch.Tensor, method: str,
                  parameters: int, fingerprint: dict, rank: int | None = None, training: dict | None = None,
-                 metrics: dict | None = None, command: str | None = None, source: dict | None = None) -> dict:
+                 metrics: dict | None = None, command: str | None = None, source: dict | None = None,
+                 majority: dict | None = None) -> dict:
     """The config.json of an entry. `instruction` None means the task type's default instruction,
-    which is written out so the entry keeps working if that default ever changes."""
+    which is written out so the entry keeps working if that default ever changes. `metrics` and
+    `majority` are by split ({"dev": ..., "test": ...}); see library/baseline.py."""
     from clinical_mpt.tasks import get_task_type
 
     check_name(task)
@@ -62,6 +64,7 @@ def entry_config(task: str, type_: str, instruction: str | None, prompt: torch.T
         "parameters": int(parameters),
         "training": training or {},
         "metrics": metrics or {},
+        "majority": majority or {},
         "command": command,
         "source": source or {},
         "created_at": now_iso(),

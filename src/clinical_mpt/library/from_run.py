@@ -8,6 +8,8 @@
     RUN/eval/<method>/<setting>/<task>/metrics.json   (older runs: RUN/eval/<method>/<task>/)
 
 An MPT entry stores the composed prompt P* o (U V) with `parameters` = its task-specific count.
+Every entry records its task's majority baseline (library/baseline.py) from the run's data.suite,
+and a teacher the metrics its artifact's config.json records (`metrics`: {split: {...}}), if any.
 """
 
 from __future__ import annotations
@@ -120,7 +122,11 @@ def single_prompt_entries(root: Path, method: str, tasks, split: str, command, r
         training = {"examples": cfg.get("train_examples"), "steps": cfg.get("steps"), "shots": cfg.get("shots")}
         if setting:
             training["variant"] = setting
-        entries.append(_entry(cfg, prompt, method, prompt.numel(), metrics, split, command, folder, training))
+        entry = _entry(cfg, prompt, method, prompt.numel(), metrics, split, command, folder, training)
+        recorded = cfg.get("metrics")  # a teacher's own scores by split, when its training recorded them
+        if isinstance(recorded, dict):
+            entry.config["metrics"].update({k: v for k, v in recorded.items() if isinstance(v, dict)})
+        entries.append(entry)
     return entries
 
 
@@ -141,6 +147,11 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
         entries += single_prompt_entries(run / "teachers", "teacher", None, split, command, run, None)
     if not entries:
         raise LibraryError(f"{run}: no prompts to add")
+    from clinical_mpt.library.baseline import majority_record
+
+    suite = (cfg.get("data") or {}).get("suite")
+    for e in entries:  # the task's majority baseline on dev and test, beside the entry's own scores
+        e.config["majority"] = majority_record(suite, e.name) if suite else {}
     fingerprint = entries[0].config["backbone"]
     for e in entries[1:]:
         if e.config["backbone"] != fingerprint:

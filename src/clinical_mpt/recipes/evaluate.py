@@ -122,13 +122,18 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     runner = dataclasses.replace(ctx.backbone, model=fitted.model)
     sharded = sharding.sharded(fitted.model)  # sharded layers: every rank generates every row, in step
     mine = task if sharded else dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
-    preds = predict_task(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
-                         desc=f"{method} {setting} {spec['name']}")
+    from clinical_mpt.ranking import can_rank, rank_task  # eval.classification: rank scores nli/mcqa options
+
+    ranked = cfg.eval.classification == "rank" and can_rank(spec["type"])
+    predict = rank_task if ranked else predict_task
+    preds = predict(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
+                    desc=f"{method} {setting} {spec['name']}")
     preds = preds if sharded else distributed.gather_rows(preds)
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
     record = {"key": key, "method": method, "setting": setting, "task": spec["name"], "type": spec["type"],
               "metric": primary, "score": metrics[primary], "metrics": metrics,
+              "classification": "rank" if ranked else "generate",
               "trainable_parameters": fitted.trainable_parameters, "bytes_per_task": fitted.bytes_per_task,
               "seconds": round(time.time() - start, 1)}
     if distributed.is_main():
@@ -181,7 +186,8 @@ def compute_seconds(out: Path, records: list[dict]) -> float:
     return round(stages + sum(float(r.get("seconds", 0)) for r in records), 1)
 
 
-def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compute: float | None = None) -> dict:
+def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compute: float | None = None,
+                  measured: dict | None = None) -> dict:
     from clinical_mpt.config import to_dict
     from clinical_mpt.data.jsonl import write_json
 
@@ -190,6 +196,7 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compu
                "split": cfg.eval.split, "methods": methods, "config": to_dict(cfg), "seconds": round(seconds, 1)}
     if compute is not None:
         results["compute_seconds"] = compute
+    results.update(measured or {})  # recipes/measure.add_measurements: paired, classification, bootstrap
     write_json(out / "results.json", results)
     return results
 
@@ -225,8 +232,11 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
     methods = aggregate(records, backbone.num_parameters)
     if not distributed.is_main():
         return {"methods": methods}
+    from clinical_mpt.recipes.measure import add_measurements
+
+    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s + methods["majority"]; paired
     results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()),
-                            compute_seconds(out, records))
+                            compute_seconds(out, records), measured)
     print_table(results)
     return results
 

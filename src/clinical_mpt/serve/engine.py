@@ -66,18 +66,22 @@ class TaskPrompt:
     method: str = "pt"
     parameters: int | None = None
     metrics: dict = field(default_factory=dict)
+    below_baseline: bool | None = None  # score at or below the task's majority baseline (None: unknown)
 
     @classmethod
     def from_entry(cls, entry) -> "TaskPrompt":
+        from clinical_mpt.library.baseline import baseline_status
+
         c = entry.config
+        status = baseline_status(c)
         return cls(entry.name, entry.type, entry.instruction, entry.prompt, c.get("method", "pt"),
-                   entry.parameters, c.get("metrics") or {})
+                   entry.parameters, c.get("metrics") or {}, status["below"] if status else None)
 
     def info(self) -> dict:
         return {"name": self.name, "type": self.type, "method": self.method,
                 "parameters": self.parameters if self.parameters is not None else self.prompt.numel(),
                 "prompt_length": int(self.prompt.shape[0]), "input_fields": input_fields(self.type),
-                "metrics": self.metrics}
+                "metrics": self.metrics, "below_baseline": self.below_baseline}
 
 
 @dataclass

@@ -48,6 +48,8 @@ class TaskInfo(BaseModel):
     prompt_length: int
     input_fields: list[str] = Field(description="fields the input needs ('?' = optional)")
     metrics: dict[str, Any] = Field(description="evaluation metrics by split, when known")
+    below_baseline: bool | None = Field(None, description="true when the score is at or below the task's majority "
+                                        "baseline (the prompt has not learned the task); null when unknown")
 
 
 class InputFieldInfo(BaseModel):

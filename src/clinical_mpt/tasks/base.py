@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from clinical_mpt.errors import DataError
+from clinical_mpt.tasks.normalize import ended_line
 
 INPUT_CUE = "\nAnswer:"
 # A task's name (e.g. "med_ner") is a folder name in a suite and in a prompt library: no '/', no '..'.
@@ -66,6 +67,9 @@ class TaskType:
       with `gold` by position.
     - `prediction_item(item, where)`: None when the prediction is a string; else the prediction is a
       list and this raises `DataError` naming `where` for a malformed item.
+    - `answer_complete(generated so far) -> bool`: the answer-format stop: True once `parse` can no
+      longer change its answer (a finished line, a repeated `Label: text` pair, ...); the decoder may
+      stop that row there.
     """
 
     name: str
@@ -81,6 +85,7 @@ class TaskType:
     parse: Callable[[str, dict], dict]
     score: Callable[[list[dict], list[dict]], dict]
     prediction_item: Callable[[Any, str], None] | None = None
+    answer_complete: Callable[[str], bool] = ended_line
 
     def empty_prediction(self) -> Any:
         """The value that stands in for a missing prediction: no items, or ""."""

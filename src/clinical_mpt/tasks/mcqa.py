@@ -15,7 +15,7 @@ import re
 
 from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
-from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, one_line
+from clinical_mpt.tasks.normalize import clean_generation, ended_line, normalize_mention, one_line
 
 DEFAULT_INSTRUCTION = "Choose the correct option. Answer with its letter."
 
@@ -60,6 +60,17 @@ def parse(generated: str, ex: dict) -> dict:
     return {"id": ex.get("id"), "answer": ""}
 
 
+def answer_complete(text: str) -> bool:
+    """Stop decoding: the answer line ended, or it starts with a lone option letter that a separator
+    closes (" B", " (B)", " B." followed by anything), which is all `parse` reads.
+
+    >>> answer_complete(" B\n"), answer_complete(" (C) heparin"), answer_complete(" B"), answer_complete(" Bo")
+    (True, True, False, False)
+    """
+    closed = isinstance(text, str) and re.match(r"\s*[(\[]?[A-Za-z][)\].:,;]?[\s.:,;)\]]", text)
+    return ended_line(text) or bool(closed)
+
+
 def score(gold: list[dict], preds: list[dict]) -> dict:
     """Gold canonical MCQA examples and aligned predictions ({"answer": key}) -> {"accuracy", "n"};
     a missing answer is wrong."""
@@ -86,4 +97,5 @@ MCQA = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=answer_complete,
 )

@@ -3,12 +3,14 @@
 Input:   "<instruction>\\nText: <text>\\nAnswer:"
 Target:  " Drug: metformin; Strength: 500 mg"   (entities in order, `Type: mention` joined by "; ")
          " none"                                 (no entities)
-Parse:   split the first line on ";", each piece at its first ":" into type and mention; malformed
-         pieces are skipped. A mention found in the text (first occurrence; exact case preferred,
+Parse:   split the first line on ";" (and on a "," that starts another `Type:` pair, a small model's
+         near-miss), drop a looping tail from the first repeated pair on (tasks/pairs.py), and split
+         each piece at its first ":" into type and mention; malformed pieces are skipped. A mention found in the text (first occurrence; exact case preferred,
          whitespace-flexible) gets `start`/`end` and the text's own spelling.
 Score:   micro precision / recall / f1 over per-example sets of (normalised type, normalised mention),
          plus `span_f1` over (normalised type, start, end) when any prediction carries offsets.
-Not representable: types containing ":" or ";", mentions containing ";".
+Not representable: types containing ":" or ";", mentions containing ";" or a comma followed by
+another `Word:` (", Dose: 5" inside a mention reads as a second pair).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
 from clinical_mpt.tasks.entities import check_entity, check_predicted_entity, span_text
 from clinical_mpt.tasks.metrics import set_prf
-from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
+from clinical_mpt.tasks.normalize import normalize_mention, normalize_type, one_line
+from clinical_mpt.tasks.pairs import answer_pieces, pairs_complete
 
 DEFAULT_INSTRUCTION = ("Extract the clinical entities in the text. Answer as 'Type: mention' pairs "
                        "separated by '; ', or 'none'.")
@@ -71,12 +74,12 @@ def find_span(text: str, mention: str) -> tuple[int, int] | None:
 
 def parse(generated: str, ex: dict) -> dict:
     """-> {"id": ex["id"], "entities": [{"type", "text", "start"?, "end"?}, ...]}; never raises."""
-    body = clean_generation(generated)
+    pieces = answer_pieces(generated, well_formed)
     text = ex.get("text") if isinstance(ex.get("text"), str) else ""
     entities, seen = [], set()
-    if normalize_mention(body) == NONE:
-        body = ""
-    for piece in body.split(";"):
+    if len(pieces) == 1 and normalize_mention(pieces[0]) == NONE:
+        pieces = []
+    for piece in pieces:
         type_, sep, mention = piece.partition(":")
         ent = {"type": type_.strip(), "text": mention.strip()}
         if not sep or not ent["type"] or not normalize_mention(ent["text"]) or _key(ent) in seen:
@@ -90,6 +93,17 @@ def parse(generated: str, ex: dict) -> dict:
     return {"id": ex.get("id"), "entities": entities}
 
 
+def well_formed(piece: str) -> bool:
+    """A `Type: mention` piece with both parts non-empty (where a comma may split pairs)."""
+    type_, sep, mention = piece.partition(":")
+    return bool(sep and type_.strip() and normalize_mention(mention))
+
+
+def answer_complete(text: str) -> bool:
+    """Stop decoding: the answer line ended, or a closed `Type: mention` pair repeats (tasks/pairs.py)."""
+    return pairs_complete(text, well_formed)
+
+
 def _has_offsets(ent) -> bool:
     return (isinstance(ent, dict) and all(isinstance(ent.get(k), int) and not isinstance(ent.get(k), bool)
                                           for k in ("start", "end")))
@@ -100,13 +114,18 @@ def _entities(pred: dict) -> list[dict]:
     return [e for e in ents if isinstance(e, dict)] if isinstance(ents, list) else []
 
 
+def entity_keys(row: dict) -> set[tuple[str, str]]:
+    """What `score` counts for one gold or predicted row: {(normalised type, normalised mention)}."""
+    return {_key(e) for e in _entities(row)}
+
+
 def score(gold: list[dict], preds: list[dict]) -> dict:
     """Gold canonical NER examples and aligned predictions -> {"precision", "recall", "f1",
     ["span_f1"], "n"}. span_f1 counts only entities that carry integer `start`/`end`."""
     check_aligned(gold, preds)
     gold_ents = [_entities(g) for g in gold]
     pred_ents = [_entities(p) for p in preds]
-    out = set_prf([{_key(e) for e in es} for es in gold_ents], [{_key(e) for e in es} for es in pred_ents])
+    out = set_prf([entity_keys(g) for g in gold], [entity_keys(p) for p in preds])
     if any(_has_offsets(e) for es in pred_ents for e in es):
         def spans(es):
             return {(_key(e)[0], e["start"], e["end"]) for e in es if _has_offsets(e)}
@@ -129,4 +148,5 @@ NER = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=answer_complete,
 )

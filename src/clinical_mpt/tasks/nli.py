@@ -15,7 +15,7 @@ import re
 
 from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
-from clinical_mpt.tasks.normalize import clean_generation
+from clinical_mpt.tasks.normalize import clean_generation, ended_line
 
 DEFAULT_INSTRUCTION = ("Does the premise entail, contradict, or neither the hypothesis? "
                        "Answer entailment, neutral or contradiction.")
@@ -48,6 +48,17 @@ def parse(generated: str, ex: dict) -> dict:
             return {"id": ex.get("id"), "label": label}
     found = {label for stem, label in _STEMS.items() if stem in line}
     return {"id": ex.get("id"), "label": found.pop() if len(found) == 1 else ""}
+
+
+def answer_complete(text: str) -> bool:
+    """Stop decoding: the answer line ended, or its first word is finished (a non-letter follows it) and
+    starts with a label stem, so `parse` can no longer change its answer.
+
+    >>> answer_complete(" neutral."), answer_complete(" neutr"), answer_complete(" The answer")
+    (True, False, False)
+    """
+    m = re.match(r"\s*([A-Za-z]+)[^A-Za-z]", text) if isinstance(text, str) else None
+    return ended_line(text) or bool(m and m.group(1).lower().startswith(tuple(_STEMS)))
 
 
 def _label(row) -> str:
@@ -96,4 +107,5 @@ NLI = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=answer_complete,
 )

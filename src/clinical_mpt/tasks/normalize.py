@@ -1,6 +1,7 @@
 """Text normalisation shared by the task types: cleaning generations, comparing mentions, SQuAD.
 
 - `clean_generation`: what a parser looks at (first line of the generation, special tokens cut).
+- `ended_line`: whether that first line is finished (the shared answer-format stop).
 - `one_line`: targets are single lines (whitespace collapsed), so parsers can stop at a newline.
 - `normalize_mention` / `normalize_type`: the keys NER and RE are scored on.
 - `squad_normalize`: the official SQuAD v1.1 `normalize_answer`, copied faithfully.
@@ -32,6 +33,24 @@ def clean_generation(text: str) -> str:
         if cut >= 0:
             text = text[:cut]
     return text.lstrip().split("\n", 1)[0].strip()
+
+
+def ended_line(text: str) -> bool:
+    """Whether a generation already holds a whole answer line: a non-empty line followed by a newline
+    or an end-of-text marker (what `clean_generation` reads cannot change any more). The answer-format
+    stop shared by every task type.
+
+    >>> ended_line(" 500 mg\n"), ended_line("\n"), ended_line(" 500 mg")
+    (True, False, False)
+    """
+    if not isinstance(text, str):
+        return False
+    for marker in _STOP_MARKERS:
+        cut = text.find(marker)
+        if cut >= 0:
+            return bool(text[:cut].strip())
+    body = text.lstrip()
+    return "\n" in body and bool(body.split("\n", 1)[0].strip())
 
 
 def one_line(text: str) -> str:

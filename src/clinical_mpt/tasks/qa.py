@@ -13,7 +13,7 @@ from collections import Counter
 
 from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
-from clinical_mpt.tasks.normalize import clean_generation, one_line, squad_normalize
+from clinical_mpt.tasks.normalize import clean_generation, ended_line, one_line, squad_normalize
 
 DEFAULT_INSTRUCTION = "Answer the question with a short span copied from the context."
 
@@ -88,4 +88,5 @@ QA = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=ended_line,
 )

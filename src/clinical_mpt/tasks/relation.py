@@ -4,8 +4,9 @@ never shadows the standard library's `re`).
 Input:   "<instruction>\\nText: <text>\\nAnswer:"
 Target:  " Strength-Drug: 500 mg -> metformin; Route-Drug: po -> metformin"   or   " none"
          (`Type: head -> tail`, relations joined by "; "; types may contain '-' and '_')
-Parse:   split the first line on ";", each piece at its first ":" (type) and then at its first "->"
-         (head, tail); malformed pieces are skipped.
+Parse:   split the first line on ";" (and on a "," that starts another `Type:` pair), drop a looping
+         tail from the first repeated relation on (tasks/pairs.py), and split each piece at its first
+         ":" (type) and then at its first "->" (head, tail); malformed pieces are skipped.
 Score:   micro precision / recall / f1 over per-example sets of
          (normalised type, normalised head text, normalised tail text); direction matters.
 Not representable: types containing ":" or ";", argument texts containing ";" or "->".
@@ -17,7 +18,8 @@ from clinical_mpt.errors import DataError
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned
 from clinical_mpt.tasks.entities import check_entity, check_predicted_relation
 from clinical_mpt.tasks.metrics import set_prf
-from clinical_mpt.tasks.normalize import clean_generation, normalize_mention, normalize_type, one_line
+from clinical_mpt.tasks.normalize import normalize_mention, normalize_type, one_line
+from clinical_mpt.tasks.pairs import answer_pieces, pairs_complete
 
 DEFAULT_INSTRUCTION = ("List the relations in the text. Answer as 'Type: head -> tail' separated by '; ', "
                        "or 'none'.")
@@ -69,11 +71,11 @@ def format_target(ex: dict) -> str:
 def parse(generated: str, ex: dict) -> dict:
     """-> {"id": ex["id"], "relations": [{"type", "head": {"text"}, "tail": {"text"}}, ...]};
     never raises."""
-    body = clean_generation(generated)
-    if normalize_mention(body) == NONE:
-        body = ""
+    pieces = answer_pieces(generated, well_formed)
+    if len(pieces) == 1 and normalize_mention(pieces[0]) == NONE:
+        pieces = []
     relations, seen = [], set()
-    for piece in body.split(";"):
+    for piece in pieces:
         type_, sep, args = piece.partition(":")
         head, arrow, tail = args.partition(ARROW)
         rel = {"type": type_.strip(), "head": {"text": head.strip()}, "tail": {"text": tail.strip()}}
@@ -85,16 +87,33 @@ def parse(generated: str, ex: dict) -> dict:
     return {"id": ex.get("id"), "relations": relations}
 
 
+def well_formed(piece: str) -> bool:
+    """A `Type: head -> tail` piece with all three parts non-empty (where a comma may split pairs).
+    Arguments never contain "->", so a comma split of a well-formed target never happens."""
+    type_, sep, args = piece.partition(":")
+    head, arrow, tail = args.partition(ARROW)
+    return bool(sep and arrow and type_.strip() and normalize_mention(head) and normalize_mention(tail))
+
+
+def answer_complete(text: str) -> bool:
+    """Stop decoding: the answer line ended, or a closed `Type: head -> tail` repeats (tasks/pairs.py)."""
+    return pairs_complete(text, well_formed)
+
+
 def _relations(row: dict) -> list[dict]:
     rels = row.get("relations") if isinstance(row, dict) else None
     return [r for r in rels if isinstance(r, dict)] if isinstance(rels, list) else []
 
 
+def relation_keys(row: dict) -> set[tuple[str, str, str]]:
+    """What `score` counts for one gold or predicted row: {(normalised type, head, tail)}."""
+    return {_key(r) for r in _relations(row)}
+
+
 def score(gold: list[dict], preds: list[dict]) -> dict:
     """Gold canonical RE examples and aligned predictions -> {"precision", "recall", "f1", "n"}."""
     check_aligned(gold, preds)
-    out = set_prf([{_key(r) for r in _relations(g)} for g in gold],
-                  [{_key(r) for r in _relations(p)} for p in preds])
+    out = set_prf([relation_keys(g) for g in gold], [relation_keys(p) for p in preds])
     out["n"] = len(gold)
     return out
 
@@ -113,4 +132,5 @@ RE = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=answer_complete,
 )

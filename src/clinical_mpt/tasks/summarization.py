@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from clinical_mpt.tasks.base import InputField, TaskType, build_input, check_aligned, need_str
-from clinical_mpt.tasks.normalize import clean_generation, one_line
+from clinical_mpt.tasks.normalize import clean_generation, ended_line, one_line
 
 DEFAULT_INSTRUCTION = "Summarize the clinical text in one or two sentences."
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
@@ -73,4 +73,5 @@ SUMMARIZATION = TaskType(
     format_target=format_target,
     parse=parse,
     score=score,
+    answer_complete=ended_line,
 )
