@@ -29,18 +29,6 @@ LEVEL = 0.95
 
 Metric = Callable[[np.ndarray], float]  # metric(example indices (n',) with repeats) -> corpus score
 
-# Task types whose primary metric is a plain mean of per-example scores: rescoring a resample is then
-# the mean of the examples' own scores (fast path; tests check it equals rescoring the resample).
-MEAN_OF_EXAMPLES = {"qa", "mcqa", "summarization"}
-
-
-def _set_keys(type_name: str):
-    """The per-row item sets a micro-F1 type scores (ner, re), or None for other types."""
-    from clinical_mpt.tasks.ner import entity_keys
-    from clinical_mpt.tasks.relation import relation_keys
-
-    return {"ner": entity_keys, "re": relation_keys}.get(type_name)
-
 
 def percentile_interval(values: Sequence[float], level: float = LEVEL) -> list[float]:
     """[lo, hi]: the (1 - level)/2 and (1 + level)/2 percentiles of `values` (linear interpolation)."""
@@ -54,11 +42,11 @@ def task_metric(task_type, gold: list[dict], preds: list[dict], metric: str | No
     """The corpus-level `metric` (default: the type's primary metric) of `preds` against `gold`
     (aligned by position) as a function of resampled example indices."""
     metric = metric or task_type.primary_metric
-    if task_type.name in MEAN_OF_EXAMPLES:
+    if task_type.metric_is_mean:  # rescoring a resample = the mean of its examples' own scores (fast path)
         per_example = np.array([task_type.score([g], [p])[metric] for g, p in zip(gold, preds, strict=True)],
                                dtype=float)
         return lambda idx: float(per_example[idx].mean()) if len(idx) else 0.0
-    keys = _set_keys(task_type.name)
+    keys = task_type.item_keys
     if keys is not None and metric == "f1":  # micro F1 from the resample's summed counts (fast path)
         from clinical_mpt.tasks.metrics import micro_prf
 

@@ -70,6 +70,10 @@ class TaskType:
     - `answer_complete(generated so far) -> bool`: the answer-format stop: True once `parse` can no
       longer change its answer (a finished line, a repeated `Label: text` pair, ...); the decoder may
       stop that row there.
+    - `metric_is_mean`: the primary metric is the mean of per-example scores (a bootstrap may average
+      the examples' own scores instead of rescoring each resample).
+    - `item_keys(row) -> set`: for micro-F1 types, the items a row is scored on (entities, relations),
+      so a bootstrap can sum per-example counts; None for other types.
     """
 
     name: str
@@ -86,6 +90,8 @@ class TaskType:
     score: Callable[[list[dict], list[dict]], dict]
     prediction_item: Callable[[Any, str], None] | None = None
     answer_complete: Callable[[str], bool] = ended_line
+    metric_is_mean: bool = False
+    item_keys: Callable[[dict], set] | None = None
 
     def empty_prediction(self) -> Any:
         """The value that stands in for a missing prediction: no items, or ""."""

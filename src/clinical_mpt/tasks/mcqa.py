@@ -98,4 +98,5 @@ MCQA = TaskType(
     parse=parse,
     score=score,
     answer_complete=answer_complete,
+    metric_is_mean=True,
 )

@@ -149,4 +149,5 @@ NER = TaskType(
     parse=parse,
     score=score,
     answer_complete=answer_complete,
+    item_keys=entity_keys,
 )

@@ -89,4 +89,5 @@ QA = TaskType(
     parse=parse,
     score=score,
     answer_complete=ended_line,
+    metric_is_mean=True,
 )

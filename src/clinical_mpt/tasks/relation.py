@@ -133,4 +133,5 @@ RE = TaskType(
     parse=parse,
     score=score,
     answer_complete=answer_complete,
+    item_keys=relation_keys,
 )

@@ -74,4 +74,5 @@ SUMMARIZATION = TaskType(
     parse=parse,
     score=score,
     answer_complete=ended_line,
+    metric_is_mean=True,
 )
