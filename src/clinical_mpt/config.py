@@ -74,6 +74,8 @@ class TrainConfig:
     grad_clip: float = _f(1.0, "max gradient norm (0 = off)")
     log_every: int = _f(10, "write the loss to the log every N steps")
     checkpoint_every: int = _f(50, "save a resumable checkpoint every N steps (0 = never)")
+    log_to: list = _f(["jsonl"], "where the training curves go: jsonl (<stage>/log.jsonl, read by `report`) "
+                                 "and/or tensorboard (<stage>/tensorboard/, needs the tensorboard package)")
 
 
 @dataclass
@@ -187,7 +189,14 @@ _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_t
 _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots"}
 
 
+_LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard")}
+
+
 def _check_value(cls_name: str, name: str, value, where: str):
+    list_choices = _LIST_CHOICES.get((cls_name, name))
+    if list_choices and (not value or len(set(value)) != len(value) or not set(value) <= set(list_choices)):
+        raise ConfigError(f"{where}: {value!r} must list some of {', '.join(list_choices)}, each once "
+                          f"(e.g. [jsonl, tensorboard])")
     choices = _CHOICES.get((cls_name, name))
     if choices and value not in choices:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")

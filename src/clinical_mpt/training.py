@@ -1,5 +1,7 @@
 """The one training loop every stage uses: AdamW on the prompt tensors only, warm-up + linear decay,
-gradient clipping, a progress bar and a JSONL loss log. The loss is a closure supplied by the stage.
+gradient clipping, a progress bar and a loss log (JSONL and/or TensorBoard, see training_log.py).
+The loss is a closure supplied by the stage; the "tokens" entry of its extra logs, if any, is the
+number of text tokens in its batch (for tokens/s), not a curve.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from clinical_mpt.progress import progress
 from clinical_mpt import distributed
 from clinical_mpt.config import TrainConfig
 from clinical_mpt.data.jsonl import atomic_write_text
+from clinical_mpt.training_log import StageLog
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], float]:
@@ -48,6 +51,20 @@ def _drop_logged_after(log_path: Path, desc: str, step: int) -> None:
     atomic_write_text(log_path, "".join(line + "\n" for line in keep))
 
 
+def grad_norm(params: list[torch.nn.Parameter]) -> float:
+    """L2 norm of all gradients of `params` together (0 when there are none)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+
+
+def tensorboard_scalars(params, clipped_norm, tokens: float, seconds: float) -> dict:
+    """The scalars TensorBoard gets beside the log row: grad_norm (before clipping), tokens_per_s."""
+    out = {"grad_norm": float(clipped_norm) if clipped_norm is not None else grad_norm(params)}
+    if tokens:
+        out["tokens_per_s"] = tokens / max(seconds, 1e-9)
+    return out
+
+
 def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
           cfg: TrainConfig, desc: str, log_path: Path | None = None, checkpoint_dir: Path | None = None,
           sampler=None, resume: bool = False) -> list[dict]:
@@ -73,10 +90,8 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
         print(f"{desc}: resumed from step {first}", flush=True)
     distributed.broadcast_params(params)
     rows, start = [], time.time()
-    log_path = log_path if distributed.is_main() else None
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "a", encoding="utf-8") if log_path else None
+    log = StageLog(log_path if distributed.is_main() else None, desc, cfg.log_to, first)
+    tokens, since = 0.0, time.time()  # text tokens since the last logged step (tokens/s)
     bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps,
                    disable=not distributed.is_main())
     try:
@@ -85,13 +100,13 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
             loss, extra = loss_fn(step)
             value, *rest = distributed.mean_scalars([loss.item()] + [float(v) for v in extra.values()])
             extra = dict(zip(extra, rest))
+            tokens += extra.pop("tokens", 0.0) * distributed.world_size()
             if not math.isfinite(value):
                 raise FloatingPointError(f"{desc}: loss became {value} at step {step}; lower the learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             distributed.all_reduce_grads(params)
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip) if cfg.grad_clip > 0 else None
             opt.step()
             sched.step()
             bar.set_postfix(loss=f"{value:.4f}", refresh=False)
@@ -99,17 +114,16 @@ def train(params: list[torch.nn.Parameter], loss_fn: Callable[[int], tuple[torch
                 row = {"stage": desc, "step": step + 1, "loss": round(value, 6), "lr": sched.get_last_lr()[0],
                        "seconds": round(time.time() - start, 2), **{k: round(float(v), 6) for k, v in extra.items()}}
                 rows.append(row)
-                if log:
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
+                now = time.time()
+                log.write(row, tensorboard_scalars(params, norm, tokens, now - since) if log.tensorboard else {})
+                tokens, since = 0.0, now
             if checkpoint_dir and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0 \
                     and step + 1 < cfg.steps and distributed.is_main():
                 save_checkpoint(checkpoint_dir, step + 1, params, opt, sched,
                                 sampler.state_dict() if sampler is not None else None)
     finally:
         bar.close()
-        if log:
-            log.close()
+        log.close()
     distributed.check_in_sync(params, desc)
     if checkpoint_dir and Path(checkpoint_dir).exists() and distributed.is_main():
         shutil.rmtree(checkpoint_dir, ignore_errors=True)

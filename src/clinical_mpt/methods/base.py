@@ -46,6 +46,11 @@ def answer_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
     return sum(len(target) - (len(inp) == 0) for inp, target in rows)
 
 
+def text_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
+    """Input plus target tokens of encoded rows (what the training log's tokens/s counts)."""
+    return sum(len(inp) + len(target) for inp, target in rows)
+
+
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
                    resume: bool = False) -> list[dict]:
@@ -63,12 +68,12 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         scale = 1.0
         if not rows:
             if not distributed.sharded(model):
-                return distributed.zero_loss(params), {}
+                return distributed.zero_loss(params), {"tokens": 0}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
         share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
-        return lm_loss(logits, targets) * share, {}
+        return lm_loss(logits, targets) * share, {"tokens": scale * text_tokens(rows)}
 
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
                  sampler=sampler, resume=resume)
