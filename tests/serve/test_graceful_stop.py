@@ -17,6 +17,7 @@ from live_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 REQUESTS = 24
+QUEUED = 4           # requests waiting for the model when SIGTERM comes
 
 
 def test_sigterm_answers_every_accepted_request_then_exits_0(tiny_library, tmp_path):
@@ -40,10 +41,13 @@ def test_sigterm_answers_every_accepted_request_then_exits_0(tiny_library, tmp_p
             except httpx.TransportError:
                 time.sleep(0.1)
         answers: dict[int, object] = {}
+        clients = [httpx.Client(base_url=url, timeout=90) for _ in range(REQUESTS)]
+        ready = threading.Barrier(REQUESTS + 1)
 
         def one(i: int) -> None:
+            ready.wait()                                   # all requests leave together
             try:
-                r = httpx.post(f"{url}/v1/predict", json={"task": "med_ner", "input": {"text": f"note {i}"}}, timeout=90)
+                r = clients[i].post("/v1/predict", json={"task": "med_ner", "input": {"text": f"note {i} " * 30}})
                 answers[i] = r.status_code
             except httpx.ConnectError:
                 answers[i] = "not accepted"
@@ -53,15 +57,17 @@ def test_sigterm_answers_every_accepted_request_then_exits_0(tiny_library, tmp_p
         threads = [threading.Thread(target=one, args=(i,)) for i in range(REQUESTS)]
         for t in threads:
             t.start()
+        ready.wait()
         queued = 0
-        while queued < REQUESTS // 2 and time.monotonic() < deadline:  # one row per batch: they queue up
+        while queued < QUEUED and len(answers) < REQUESTS:  # one row per batch: they queue up
             queued = httpx.get(f"{url}/health", timeout=10).json()["queued"]
-            time.sleep(0.01)
-        assert queued >= REQUESTS // 2, "requests did not queue up; the test would prove nothing"
+        assert queued >= QUEUED, f"requests did not queue up ({answers}); the test would prove nothing"
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(90)
         for t in threads:
             t.join(90)
+        for c in clients:
+            c.close()
     finally:
         if proc.poll() is None:
             proc.kill()
