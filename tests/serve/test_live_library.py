@@ -101,6 +101,7 @@ def test_removed_task_404s_within_the_poll_interval_and_is_served_again_once_add
         assert wait_for(lambda: status(c, "med_ner") == 404, INTERVAL + SLACK) < INTERVAL + SLACK
         assert "med_ner" not in engine.cache and "med_ner" not in engine.cache.prompts
         assert "med_ner" not in [t["name"] for t in c.get("/v1/tasks").json()["tasks"]]
+        assert "med_ner" not in [e["task"] for e in c.get("/v1/library").json()["entries"]]  # the console's list
         lib.add(entry)                                               # what `clinical-mpt library add` does
         wait_for(lambda: status(c, "med_ner") == 200, INTERVAL + SLACK)
         health = c.get("/health").json()
