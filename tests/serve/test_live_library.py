@@ -14,10 +14,11 @@ import time
 
 import httpx
 import pytest
+import torch
 
 from live_server import LiveServer
 
-from clinical_mpt.library import Library
+from clinical_mpt.library import Entry, Library
 from clinical_mpt.serve.engine import Engine, EngineConfig
 from clinical_mpt.serve.live_library import load_snapshot
 from clinical_mpt.serve.server import ServerConfig, create_app
@@ -156,3 +157,19 @@ def test_an_entry_of_another_backbone_is_refused(library, tiny_backbone):
     snap = load_snapshot(library, tiny_backbone.fingerprint)
     assert sorted(t.name for t in snap.tasks) == ["dose_qa", "drug_mcqa", "med_ner"]
     assert list(snap.refused) == ["problem_nli"] and "different backbone" in snap.refused["problem_nli"]
+
+
+def test_replacing_an_entry_under_load_never_fails_a_request(served, library, caplog):
+    """`library add --replace` again and again while every task, the replaced one included, is requested:
+    each request is answered with the old or the new prompt, never refused half-way."""
+    live, engine = served
+    lib = Library.open(library)
+    original = lib.load("dose_qa")
+    changed = Entry(dict(original.config), original.prompt * 1.5)
+    with caplog.at_level(logging.INFO, logger="clinical_mpt.serve"), Load(live.url, sorted(INPUTS), clients=4) as load:
+        for i in range(8):
+            lib.add(changed if i % 2 == 0 else original, replace=True)
+            time.sleep(INTERVAL * 1.5)
+    assert load.answers > 0 and load.errors == [], load.errors[:3]
+    wait_for(lambda: torch.equal(engine.tasks["dose_qa"].prompt, original.prompt), SLACK)
+    assert "changed: dose_qa" in caplog.text                      # the new prompts were served in between

@@ -9,8 +9,11 @@ Every poll compares the library's signature (the manifest's bytes and the size a
 time of every file in its entry folders) with the last one loaded; a difference triggers a reload.
 A reload reads one consistent snapshot: the manifest, then every listed entry through
 `Library.load` (SHA-256 of each file, format, backbone fingerprint), then the manifest again, and
-starts over if it changed meanwhile (an add or remove ran during the read). Entries that fail
-verification are refused, each with a log line naming it and why; all other entries are served.
+starts over if it changed meanwhile (an add or remove ran during the read). When an entry fails
+verification the second manifest read waits SETTLE_S first: `library add` renames the entry folder
+into place a moment before it rewrites the manifest, so an entry being replaced can look wrong for
+that moment. Entries that still fail are refused, each with a log line naming it and why; all other
+entries are served.
 A manifest that cannot be read at all leaves the served tasks as they were.
 
 The snapshot is handed to the engine on the batcher's model thread between two batches
@@ -24,6 +27,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from clinical_mpt.serve.engine import TaskPrompt
 
 log = logging.getLogger("clinical_mpt.serve")
 SNAPSHOT_ATTEMPTS = 5     # reads of a library that keeps changing before the last one is used
+SETTLE_S = 0.2            # after a refused entry, how long to wait for an add / remove in progress to finish
 APPLY_TIMEOUT_S = 120.0   # longest wait for the model thread to finish its batch and take the new tasks
 
 
@@ -85,6 +90,8 @@ def load_snapshot(root: Path, fingerprint, only: set[str] | None = None) -> Snap
     for _ in range(SNAPSHOT_ATTEMPTS):
         before = manifest_bytes(root)
         tasks, refused = read_entries(Library.open(root), fingerprint, only)
+        if refused:
+            time.sleep(SETTLE_S)
         if manifest_bytes(root) == before:
             break
     return Snapshot(hashlib.sha256(before).hexdigest(), tasks, refused)
