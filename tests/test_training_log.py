@@ -99,3 +99,16 @@ def test_a_tiny_run_writes_tensorboard_events_for_every_stage(mini_suite, tmp_pa
             "train/tokens_per_s"} <= set(distill)
     rows = [json.loads(line) for line in (run / "distill" / "log.jsonl").read_text().splitlines()]
     assert [s for s, _ in distill["loss/kl"]] == [r["step"] for r in rows]  # JSONL still written, same steps
+
+
+def test_dev_metrics_become_dev_curves_and_summaries_are_not_curves(tmp_path):
+    from clinical_mpt.training_log import StageLog
+
+    log = StageLog(tmp_path / "log.jsonl", "pt dose_qa", ["tensorboard"])
+    log.write({"stage": "pt dose_qa", "step": 5, "loss": 1.5, "lr": 0.3, "seconds": 2.0, "dev_loss": 1.25}, {})
+    log.write({"stage": "pt dose_qa", "step": 10, "loss": 1.0, "lr": 0.2, "seconds": 4.0, "dev_loss": 1.5,
+               "steps_run": 10, "best_step": 5, "best_dev_loss": 1.25, "stopped_early": True}, {"grad_norm": 0.5})
+    log.close()
+    got = scalars(tmp_path / "tensorboard" / "pt_dose_qa")
+    assert sorted(got) == ["dev/loss", "loss/total", "train/grad_norm", "train/lr"]
+    assert got["dev/loss"] == [(5, 1.25), (10, 1.5)]

@@ -6,8 +6,10 @@
     tensorboard --logdir runs/NAME          # every stage of the run: teachers, distill, adapt, targets
 
 TensorBoard gets, at every logged step, loss/total and each loss component the stage reports
-(loss/lm, loss/kl, loss/mse for distillation), train/lr, train/grad_norm (before clipping) and
-train/tokens_per_s (text tokens of the batches since the previous logged step, all processes).
+(loss/lm, loss/kl, loss/mse for distillation), dev metrics where the row has them (dev_loss ->
+dev/loss), train/lr, train/grad_norm (before clipping) and train/tokens_per_s (text tokens of the
+batches since the previous logged step, all processes). Row fields that are not curves (stage, step,
+seconds, flags and step numbers of a summary) are left out.
 A resumed stage hides its events after the checkpoint step (`purge_step`) so its curves do not fork.
 """
 
@@ -20,6 +22,14 @@ from pathlib import Path
 from clinical_mpt.errors import ConfigError
 
 LOG_TARGETS = ("jsonl", "tensorboard")
+NOT_CURVES = {"stage", "step", "seconds", "lr", "steps_run", "best_step", "best_dev_loss", "stopped_early"}
+
+
+def scalar_tag(key: str) -> str:
+    """The TensorBoard tag of a log row field: loss -> loss/total, dev_loss -> dev/loss, kl -> loss/kl."""
+    if key == "loss":
+        return "loss/total"
+    return f"dev/{key[4:]}" if key.startswith("dev_") else f"loss/{key}"
 
 
 def tensorboard_dir(log_path: Path, desc: str) -> Path:
@@ -58,8 +68,8 @@ class StageLog:
         if self.tensorboard is not None:
             step = row["step"]
             for key, value in row.items():
-                if key not in ("stage", "step", "seconds", "lr"):
-                    self.tensorboard.add_scalar("loss/total" if key == "loss" else f"loss/{key}", value, step)
+                if key not in NOT_CURVES and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.tensorboard.add_scalar(scalar_tag(key), value, step)
             self.tensorboard.add_scalar("train/lr", row["lr"], step)
             for key, value in extra.items():
                 self.tensorboard.add_scalar(f"train/{key}", value, step)
