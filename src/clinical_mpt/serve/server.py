@@ -1,6 +1,6 @@
 """The REST API (FastAPI): health, task list, and predictions with dynamic mixed-task batching.
 
-    GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts"}
+    GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts", "library_*"}
     GET  /v1/tasks      {"tasks": [{"name", "type", "method", "parameters", ...}]}
     POST /v1/predict    {"task", "input": {...}[, "id"]}  or a list of them  -> prediction(s)
     GET  /  and  /v1/library, /v1/roi, /v1/samples: the web console (see console_routes.py)
