@@ -78,6 +78,8 @@ class TrainConfig:
                             "stop after `patience` evaluations without improvement (0 = off: run all `steps`)")
     patience: int = _f(3, "early stopping: dev evaluations without improvement before training stops")
     min_delta: float = _f(0.0, "early stopping: a dev loss must fall by more than this to count as better")
+    log_to: list = _f(["jsonl"], "where the training curves go: jsonl (<stage>/log.jsonl, read by `report`) "
+                                 "and/or tensorboard (<stage>/tensorboard/, needs the tensorboard package)")
 
 
 @dataclass
@@ -204,7 +206,14 @@ _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad
                  "lr_vectors", "lr_meta_prompt"}
 
 
+_LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard")}
+
+
 def _check_value(cls_name: str, name: str, value, where: str):
+    list_choices = _LIST_CHOICES.get((cls_name, name))
+    if list_choices and (not value or len(set(value)) != len(value) or not set(value) <= set(list_choices)):
+        raise ConfigError(f"{where}: {value!r} must list some of {', '.join(list_choices)}, each once "
+                          f"(e.g. [jsonl, tensorboard])")
     choices = _CHOICES.get((cls_name, name))
     if choices and value not in choices:
         raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")

@@ -1,5 +1,7 @@
 """The one training loop every stage uses: AdamW on the prompt tensors only, warm-up + linear decay,
-gradient clipping, a progress bar and a JSONL loss log. The loss is a closure supplied by the stage.
+gradient clipping, a progress bar and a loss log (JSONL and/or TensorBoard, see training_log.py).
+The loss is a closure supplied by the stage; the "tokens" entry of its extra logs, if any, is the
+number of text tokens in its batch (for tokens/s), not a curve.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from clinical_mpt import distributed
 from clinical_mpt.config import TrainConfig
 from clinical_mpt.data.jsonl import atomic_write_text
 from clinical_mpt.early_stopping import EarlyStopping
+from clinical_mpt.training_log import StageLog
 
 
 def lr_lambda(warmup: int, total: int, floor: float = 0.1) -> Callable[[int], float]:
@@ -54,6 +57,20 @@ def param_groups(params: list) -> tuple[list[dict], list[torch.Tensor]]:
     (groups, every tensor in order)."""
     groups = list(params) if params and isinstance(params[0], dict) else [{"params": list(params)}]
     return groups, [p for g in groups for p in g["params"]]
+
+
+def grad_norm(params: list[torch.nn.Parameter]) -> float:
+    """L2 norm of all gradients of `params` together (0 when there are none)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+
+
+def tensorboard_scalars(params, clipped_norm, tokens: float, seconds: float) -> dict:
+    """The scalars TensorBoard gets beside the log row: grad_norm (before clipping), tokens_per_s."""
+    out = {"grad_norm": float(clipped_norm) if clipped_norm is not None else grad_norm(params)}
+    if tokens:
+        out["tokens_per_s"] = tokens / max(seconds, 1e-9)
+    return out
 
 
 def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
@@ -92,10 +109,8 @@ def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
         print(f"{desc}: resumed from step {first}", flush=True)
     distributed.broadcast_params(params)
     rows, start = [], time.time()
-    log_path = log_path if distributed.is_main() else None
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "a", encoding="utf-8") if log_path else None
+    log = StageLog(log_path if distributed.is_main() else None, desc, cfg.log_to, first)
+    tokens, since = 0.0, time.time()  # text tokens since the last logged step (tokens/s)
     bar = progress(range(first, cfg.steps), desc=desc, unit="step", initial=first, total=cfg.steps,
                    disable=not distributed.is_main())
     try:
@@ -104,13 +119,13 @@ def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
             loss, extra = loss_fn(step)
             value, *rest = distributed.mean_scalars([loss.item()] + [float(v) for v in extra.values()])
             extra = dict(zip(extra, rest))
+            tokens += extra.pop("tokens", 0.0) * distributed.world_size()
             if not math.isfinite(value):
                 raise FloatingPointError(f"{desc}: loss became {value} at step {step}; lower the learning rate")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             distributed.all_reduce_grads(params)
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip) if cfg.grad_clip > 0 else None
             opt.step()
             sched.step()
             done, stop = step + 1, False
@@ -125,9 +140,9 @@ def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
                 if stopper is not None and (stop or done == cfg.steps):
                     row |= stopper.summary(done)
                 rows.append(row)
-                if log:
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
+                now = time.time()
+                log.write(row, tensorboard_scalars(params, norm, tokens, now - since) if log.tensorboard else {})
+                tokens, since = 0.0, now
             if stop:
                 break
             if checkpoint_dir and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 \
@@ -137,8 +152,7 @@ def train(params: list, loss_fn: Callable[[int], tuple[torch.Tensor, dict]],
                                 stopper.state() if stopper is not None else None)
     finally:
         bar.close()
-        if log:
-            log.close()
+        log.close()
     if stopper is not None:
         stopper.restore(params)
     distributed.check_in_sync(params, desc)

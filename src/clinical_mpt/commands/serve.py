@@ -33,9 +33,15 @@ def configure(parser) -> None:
     parser.add_argument("--max-input-tokens", type=int, default=320, help="inputs are truncated to this")
     parser.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default: the task type's)")
     parser.add_argument("--cache-size", type=int, default=64, help="prompt K/V states kept in memory (tasks, LRU)")
+    parser.add_argument("--reload-interval", type=float, default=2.0, metavar="S",
+                        help="check the library for added, removed or changed entries every S seconds "
+                             "(0 = only on POST /v1/library/reload)")
+    parser.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="S",
+                        help="on SIGTERM, answer the requests in flight for at most S seconds, then exit")
 
 
 def main(args) -> int:
+    from clinical_mpt.errors import ConfigError
     from clinical_mpt.library import resolve_library
     from clinical_mpt.serve.engine import Engine, EngineConfig
     from clinical_mpt.serve.server import ServerConfig, run_server
@@ -46,6 +52,9 @@ def main(args) -> int:
         print(f"warning: serving on {args.host} without an API key; anyone who can reach this port can use it "
               f"(set --api-key or ${API_KEY_ENV})", file=sys.stderr)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    if args.reload_interval < 0 or args.shutdown_timeout <= 0:
+        raise ConfigError(f"--reload-interval {args.reload_interval:g} / --shutdown-timeout {args.shutdown_timeout:g}: "
+                          "give seconds, >= 0 for the interval (0 = no polling) and > 0 for the timeout")
     engine = Engine.from_library(args.library, backbone_name=args.backbone, dtype=args.dtype, tasks=tasks,
                                  config=EngineConfig(max_batch_size=args.max_batch_size,
                                                      max_input_tokens=args.max_input_tokens,
@@ -54,7 +63,9 @@ def main(args) -> int:
     cfg = ServerConfig(host=args.host, port=args.port, api_key=api_key, max_batch_size=args.max_batch_size,
                        max_wait_ms=args.max_wait_ms, timeout_s=args.timeout_s,
                        max_request_bytes=args.max_request_bytes, max_input_chars=args.max_input_chars,
-                       max_items=args.max_items, library=str(resolve_library(args.library)))
+                       max_items=args.max_items, library=str(resolve_library(args.library)),
+                       reload_interval_s=args.reload_interval or None, tasks=tasks,
+                       shutdown_timeout_s=args.shutdown_timeout)
     print(f"serving {len(engine.tasks)} tasks on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
     run_server(engine, cfg)
     return 0

@@ -67,6 +67,11 @@ def dev_loss_fn(model, prompt_fn, dev: TaskData, pad_id: int, batch_size: int):
     return dev_loss
 
 
+def text_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
+    """Input plus target tokens of encoded rows (what the training log's tokens/s counts)."""
+    return sum(len(inp) + len(target) for inp, target in rows)
+
+
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
                    resume: bool = False, dev: TaskData | None = None) -> list[dict]:
@@ -85,12 +90,12 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
         scale = 1.0
         if not rows:
             if not sharding.sharded(model):
-                return distributed.zero_loss(param_groups(params)[1]), {}
+                return distributed.zero_loss(param_groups(params)[1]), {"tokens": 0}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
         _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
         share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
-        return lm_loss(logits, targets) * share, {}
+        return lm_loss(logits, targets) * share, {"tokens": scale * text_tokens(rows)}
 
     dev_loss = dev_loss_fn(model, prompt_fn, dev, pad_id, batch_size) if dev is not None and dev.encoded else None
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,

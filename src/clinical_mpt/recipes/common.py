@@ -137,12 +137,23 @@ def load_backbone_for(cfg: RunConfig):
 EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "compile", "shape"), "distill": ("teacher_cache",)}
 
 
+def train_sections(d: dict) -> list[dict]:
+    """Every train config (a dict with 'log_to') nested in the config dict `d`."""
+    found = [d] if "log_to" in d else []
+    for value in d.values():
+        if isinstance(value, dict):
+            found += train_sections(value)
+    return found
+
+
 def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
     """Hash of the config sections a stage depends on (execution-only settings left out)."""
     d = to_dict(cfg)
     for section, names in EXECUTION_ONLY.items():
         for name in names:
             d[section].pop(name, None)
+    for train_cfg in train_sections(d):  # where the curves are logged changes no result
+        train_cfg.pop("log_to", None)
     if d["backbone"].get("load_in") == "none":  # quantised weights change the numbers: keyed only when asked for
         d["backbone"].pop("load_in")
     blob = json.dumps({s: d[s] for s in sections} | {"seed": cfg.seed}, sort_keys=True)

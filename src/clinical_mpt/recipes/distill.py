@@ -96,7 +96,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
     from clinical_mpt.batching import MixtureSampler, collate, encode_task, mixture_probs
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
     from clinical_mpt.errors import ConfigError
-    from clinical_mpt.methods.base import answer_tokens
+    from clinical_mpt.methods.base import answer_tokens, text_tokens
     from clinical_mpt.prompts import MPTPrompt
     from clinical_mpt.teacher_cache import kept_mass
 
@@ -128,7 +128,8 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
         share = distributed.token_share(answer_tokens(rows),
                                         answer_tokens([tasks[k].encoded[j] for k, j in global_refs]))
         task_ids = torch.tensor([k for k, _ in refs], dtype=torch.long)
-        return distill_loss(backbone, mpt, collate(rows, pad), refs, task_ids, cache, dcfg, share)
+        loss, parts = distill_loss(backbone, mpt, collate(rows, pad), refs, task_ids, cache, dcfg, share)
+        return loss, {**parts, "tokens": text_tokens(rows)}
 
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.jsonl"

@@ -8,4 +8,7 @@ dynamic batcher and the REST server. See docs/serving.md.
     batcher.py       one model thread, requests on futures, batches mixing tasks
     server.py        FastAPI app: /health, /v1/tasks, /v1/predict; API key, size limits, timeouts
     schemas.py       request / response models (OpenAPI at /docs)
+    live_library.py  the library followed while serving: polled, re-verified, swapped between batches
+    metrics.py       Prometheus metrics (a registry per app)
+    ops_routes.py    GET /metrics, POST /v1/library/reload
 """

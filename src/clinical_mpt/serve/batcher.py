@@ -4,6 +4,10 @@ Request handlers `submit` validated requests and get one Future each. The worker
 waiting request, then gathers more (of any task) until the batch holds `max_batch_size` rows or
 `max_wait_s` has passed since it took the first, runs them as one mixed-task `Engine.predict`, and
 resolves the futures. A cancelled future (its HTTP request timed out) is skipped.
+
+`call(fn)` runs fn on the same thread between two batches (a library reload swaps the engine's
+tasks this way): requests queued before it run as one batch first, with the prompts they were
+accepted with; a request whose task is gone by the time its batch runs fails alone (UnknownTaskError).
 """
 
 from __future__ import annotations
@@ -13,11 +17,21 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Callable
 
-from clinical_mpt.serve.engine import Engine, Request
+from clinical_mpt.serve.engine import Engine, Request, UnknownTaskError
 
 log = logging.getLogger("clinical_mpt.serve")
 _STOP = object()
+
+
+@dataclass
+class _Call:
+    """A function to run on the model thread between batches, and the Future of its result."""
+
+    fn: Callable
+    future: Future
 
 
 class DynamicBatcher:
@@ -26,6 +40,7 @@ class DynamicBatcher:
         self.queue: queue.Queue = queue.Queue()
         self.thread: threading.Thread | None = None
         self.batches = self.rows = 0
+        self.on_batch: Callable[[int], None] | None = None  # called with each batch's row count (metrics)
 
     def start(self) -> None:
         if self.thread is None:
@@ -46,40 +61,70 @@ class DynamicBatcher:
             futures.append(f)
         return futures
 
-    def _collect(self) -> tuple[list, bool]:
-        """Block for one item, then gather up to a full batch within max_wait_s; -> (items, stop)."""
+    def call(self, fn: Callable) -> Future:
+        """Run `fn()` on the model thread after the requests queued so far; -> the Future of its result.
+        With no worker running it runs at once, here."""
+        future: Future = Future()
+        if self.thread is not None:
+            self.queue.put(_Call(fn, future))
+            return future
+        try:
+            future.set_result(fn())
+        except Exception as e:
+            future.set_exception(e)
+        return future
+
+    def _collect(self) -> tuple[list, object]:
+        """Block for one item, then gather up to a full batch within max_wait_s;
+        -> (requests, the control item that ended the batch early: _STOP, a _Call, or None)."""
         first = self.queue.get()
-        if first is _STOP:
-            return [], True
+        if not isinstance(first, tuple):
+            return [], first
         items, deadline = [first], time.monotonic() + self.max_wait_s
         while len(items) < self.max_batch_size:
             try:
                 item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if item is _STOP:
-                return items, True
+            if not isinstance(item, tuple):
+                return items, item
             items.append(item)
-        return items, False
+        return items, None
 
     def _loop(self) -> None:
-        stop = False
-        while not stop:
-            items, stop = self._collect()
-            live = [(r, f) for r, f in items if f.set_running_or_notify_cancel()]
-            if not live:
-                continue
-            start = time.perf_counter()
-            try:
-                results = self.engine.predict([r for r, _ in live])
-            except Exception as e:  # resolve every waiting request; the worker keeps running
-                log.error("batch of %d failed: %s", len(live), type(e).__name__)
-                for _, f in live:
-                    f.set_exception(e)
-                continue
-            for (_, f), res in zip(live, results):
-                f.set_result(res)
-            self.batches += 1
-            self.rows += len(live)
-            log.info("batch rows=%d tasks=%d ms=%.1f", len(live), len({r.task for r, _ in live}),
-                     1000 * (time.perf_counter() - start))
+        while True:
+            items, control = self._collect()
+            self._run(items)
+            if control is _STOP:
+                return
+            if control is not None:
+                try:
+                    control.future.set_result(control.fn())
+                except Exception as e:  # the caller gets the error; the worker keeps running
+                    control.future.set_exception(e)
+
+    def _run(self, items: list) -> None:
+        live = [(r, f) for r, f in items if f.set_running_or_notify_cancel()]
+        served = self.engine.tasks
+        for r, f in live:
+            if r.task not in served:  # removed from the library after the request was accepted
+                f.set_exception(UnknownTaskError(f"unknown task {r.task!r}: it was removed from the library"))
+        live = [(r, f) for r, f in live if r.task in served]
+        if not live:
+            return
+        start = time.perf_counter()
+        try:
+            results = self.engine.predict([r for r, _ in live])
+        except Exception as e:  # resolve every waiting request; the worker keeps running
+            log.error("batch of %d failed: %s", len(live), type(e).__name__)
+            for _, f in live:
+                f.set_exception(e)
+            return
+        for (_, f), res in zip(live, results):
+            f.set_result(res)
+        self.batches += 1
+        self.rows += len(live)
+        if self.on_batch is not None:
+            self.on_batch(len(live))
+        log.info("batch rows=%d tasks=%d ms=%.1f", len(live), len({r.task for r, _ in live}),
+                 1000 * (time.perf_counter() - start))

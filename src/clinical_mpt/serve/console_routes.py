@@ -109,17 +109,19 @@ def entry_metadata(config: dict) -> dict:
 
 def library_metadata(engine, library: str | Path | None = None) -> dict:
     """Metadata of every served task: from the library's (checksum-verified) config.json files when
-    `library` is the folder the engine was loaded from, else from the engine alone (no command then)."""
-    from clinical_mpt.library import Library
+    `library` is the folder the engine was loaded from, else from the engine alone (no command then).
+    An entry changed on disk since the engine loaded it is described from the engine too."""
+    from clinical_mpt.library import Library, LibraryError
 
     lib = Library.open(library) if library is not None else None
     fingerprint = engine.backbone.fingerprint.to_dict()
     entries = []
     for info in engine.task_info():
-        if lib is not None and info["name"] in lib.names():
-            entries.append(entry_metadata(lib.entry_config(info["name"])))
-        else:
-            entries.append(entry_metadata({**info, "task": info["name"], "backbone": fingerprint}))
+        try:
+            config = lib.entry_config(info["name"]) if lib is not None and info["name"] in lib.names() else None
+        except LibraryError:
+            config = None
+        entries.append(entry_metadata(config or {**info, "task": info["name"], "backbone": fingerprint}))
     name = lib.backbone_name if lib is not None else engine.backbone.name
     return {"backbone": {"name": name, "fingerprint": fingerprint}, "entries": entries}
 
@@ -132,7 +134,6 @@ def load_samples() -> dict:
 def console_router(engine, library: str | Path | None = None) -> APIRouter:
     """The console's routes for `engine`; `library` is the folder its prompts came from, if known."""
     router = APIRouter()
-    metadata = library_metadata(engine, library)  # read once: the engine serves what it loaded at start
     samples = {"samples": load_samples()}
 
     @router.get("/", include_in_schema=False)
@@ -146,8 +147,8 @@ def console_router(engine, library: str | Path | None = None) -> APIRouter:
         return FileResponse(CONSOLE_DIR / name, media_type=STATIC[name], headers=HEADERS)
 
     @router.get("/v1/library")
-    async def library_entries():
-        return metadata
+    def library_entries():  # read at each request: the live library may have changed the served tasks
+        return library_metadata(engine, library)
 
     @router.post("/v1/roi")
     async def roi(body: ROIRequest):

@@ -42,6 +42,12 @@ class UnknownTaskError(ClinicalMPTError):
     """A request names a task the engine has no prompt for."""
 
 
+def same_prompt(a: "TaskPrompt", b: "TaskPrompt") -> bool:
+    """Whether two versions of a task generate alike (same type, instruction and prompt values)."""
+    return a.type == b.type and a.instruction == b.instruction and a.prompt.shape == b.prompt.shape \
+        and torch.equal(a.prompt, b.prompt)
+
+
 @dataclass
 class EngineConfig:
     max_batch_size: int = 16          # rows per forward pass
@@ -94,15 +100,12 @@ class Request:
 class Engine:
     def __init__(self, backbone, tasks: list[TaskPrompt], config: EngineConfig | None = None):
         self.backbone, self.config = backbone, config or EngineConfig()
-        self.tasks = {t.name: t for t in tasks}
-        d = backbone.hidden_size
-        for t in tasks:
-            get_task_type(t.type)
-            if t.prompt.ndim != 2 or t.prompt.shape[1] != d:
-                raise ClinicalMPTError(f"task {t.name}: prompt shape {tuple(t.prompt.shape)} does not fit hidden size {d}")
-        self._data = {t.name: TaskData(t.name, t.type, t.instruction, []) for t in tasks}
-        self.cache = PromptCache(backbone.model, {t.name: t.prompt for t in tasks}, self.config.cache_capacity)
+        self.tasks: dict[str, TaskPrompt] = {}
+        self._data: dict[str, TaskData] = {}
+        self.cache = PromptCache(backbone.model, {}, self.config.cache_capacity)
         self.window = sliding_window(backbone.model)  # None: no sliding-window layers
+        self.generated_tokens = 0                     # tokens decoded so far, all requests (for /metrics)
+        self.update_tasks(tasks)
 
     @classmethod
     def from_library(cls, library: str | Path | None = None, backbone=None, backbone_name: str | None = None,
@@ -122,8 +125,29 @@ class Engine:
         lib.check_backbone(backbone.fingerprint)
         return cls(backbone, [TaskPrompt.from_entry(e) for e in entries.values()], config)
 
+    def update_tasks(self, tasks: list[TaskPrompt]) -> dict[str, list[str]]:
+        """Serve exactly `tasks` from now on -> {"added", "removed", "changed": [names]}.
+
+        The cached prompt states of removed and changed tasks are dropped; unchanged tasks keep
+        theirs. Call it between batches, never during `predict` (the server's batcher runs it on
+        its model thread). Request handlers may read `self.tasks` meanwhile: it is replaced, not edited.
+        """
+        d = self.backbone.hidden_size
+        for t in tasks:
+            get_task_type(t.type)
+            if t.prompt.ndim != 2 or t.prompt.shape[1] != d:
+                raise ClinicalMPTError(f"task {t.name}: prompt shape {tuple(t.prompt.shape)} does not fit hidden size {d}")
+        new, old = {t.name: t for t in tasks}, self.tasks
+        changed = sorted(n for n in set(new) & set(old) if not same_prompt(old[n], new[n]))
+        removed = sorted(set(old) - set(new))
+        self.cache.set_prompts({t.name: t.prompt for t in tasks}, drop=removed + changed)
+        self._data = {t.name: TaskData(t.name, t.type, t.instruction, []) for t in tasks}
+        self.tasks = new
+        return {"added": sorted(set(new) - set(old)), "removed": removed, "changed": changed}
+
     def task_info(self) -> list[dict]:
-        return [self.tasks[name].info() for name in sorted(self.tasks)]
+        tasks = self.tasks  # one snapshot: a library reload may replace the dict meanwhile
+        return [tasks[name].info() for name in sorted(tasks)]
 
     def check(self, request: Request, where: str = "input") -> dict:
         """The request's validated input fields; UnknownTaskError / InputError otherwise."""
@@ -175,6 +199,7 @@ class Engine:
                          disable=not progress, leave=False):
             for i, gen in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
                 texts[i] = tok.decode(gen, skip_special_tokens=True)
+                self.generated_tokens += len(gen)
         results = []
         for name, ex, text in zip(names, examples, texts):
             task = self.tasks[name]

@@ -48,5 +48,11 @@ class PromptCache:
             self._states.popitem(last=False)
         return states
 
+    def set_prompts(self, prompts: dict[str, torch.Tensor], drop: list[str] = ()) -> None:
+        """Use `prompts` from now on; forget the states of `drop` and of tasks no longer in `prompts`."""
+        for task in [t for t in self._states if t in drop or t not in prompts]:
+            del self._states[task]
+        self.prompts = prompts
+
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for states in self._states.values() for kv in states for t in kv)

@@ -75,6 +75,10 @@ class Health(BaseModel):
     tasks: int
     queued: int
     cached_prompts: int
+    library_manifest_sha256: str | None = Field(None, description="SHA-256 of the library manifest served now")
+    library_loaded_at: str | None = Field(None, description="when the library was last loaded (ISO 8601, UTC)")
+    library_refused: list[str] = Field([], description="library entries refused at the last load "
+                                                       "(failed verification; see the server log)")
 
 
 class ErrorBody(BaseModel):

@@ -1,9 +1,10 @@
 """The REST API (FastAPI): health, task list, and predictions with dynamic mixed-task batching.
 
-    GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts"}
+    GET  /health        {"status": "ok", "backbone", "tasks", "queued", "cached_prompts", "library_*"}
     GET  /v1/tasks      {"tasks": [{"name", "type", "method", "parameters", ...}], "types": {type: {"label", "fields"}}}
     POST /v1/predict    {"task", "input": {...}[, "id"]}  or a list of them  -> prediction(s)
     GET  /  and  /v1/library, /v1/roi, /v1/samples: the web console (see console_routes.py)
+    GET  /metrics, POST /v1/library/reload: Prometheus metrics and the live library (see ops_routes.py)
 
 Security defaults: binds to 127.0.0.1; optional API key checked on every request except the console's
 static files (401); request bodies over `max_request_bytes`, lists over `max_items` and inputs over
@@ -32,6 +33,9 @@ from clinical_mpt.serve.console_routes import PUBLIC_PATHS, console_router
 from clinical_mpt.serve.contract import error_response, install_contract
 from clinical_mpt.serve.engine import Engine, Request, UnknownTaskError
 from clinical_mpt.serve.inputs import InputError, input_chars, type_forms
+from clinical_mpt.serve.live_library import LiveLibrary
+from clinical_mpt.serve.metrics import ServerMetrics
+from clinical_mpt.serve.ops_routes import ops_router
 from clinical_mpt.serve.schemas import Health, PredictItem, Prediction, TasksResponse
 
 log = logging.getLogger("clinical_mpt.serve")
@@ -49,6 +53,9 @@ class ServerConfig:
     max_input_chars: int = 20_000       # per item, all input fields together -> 413
     max_items: int = 64                 # items per request -> 413
     library: str | None = None          # folder the engine's prompts came from (the console's library page)
+    reload_interval_s: float | None = None  # poll `library` for changes this often (None: only POST /v1/library/reload)
+    tasks: list[str] | None = None      # the library tasks to serve (None: all of them, as they come and go)
+    shutdown_timeout_s: float = 30.0    # on SIGTERM: longest wait for the requests in flight, then exit
 
 
 class APIError(Exception):
@@ -171,24 +178,33 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
     """The FastAPI app; its worker thread starts and stops with the app's lifespan."""
     cfg = cfg or ServerConfig()
     batcher = batcher or DynamicBatcher(engine, cfg.max_batch_size, cfg.max_wait_ms / 1000)
+    live = LiveLibrary(cfg.library, engine, batcher, cfg.reload_interval_s, cfg.tasks) if cfg.library else None
+    metrics = ServerMetrics(engine, batcher, live, cfg.max_batch_size)
 
     @asynccontextmanager
     async def lifespan(app):
         batcher.start()
+        if live is not None:
+            live.start()
         yield
-        batcher.stop()
+        if live is not None:
+            live.stop()
+        batcher.stop(cfg.shutdown_timeout_s)
 
     app = FastAPI(title="clinical-mpt", version="1", lifespan=lifespan,
                   description="Clinical NLP with one frozen LLM and one soft prompt per task. Inputs are "
                               "never logged.")
-    app.state.batcher = batcher
+    app.state.batcher, app.state.live_library, app.state.metrics = batcher, live, metrics
     install_error_handlers(app)
     install_contract(app, cfg.api_key is not None, cfg.max_items, cfg.max_input_chars)
 
     @app.get("/health", response_model=Health)  # install_contract documents 401, 405, 413 on every route
     async def health():
         return {"status": "ok", "backbone": engine.backbone.name, "tasks": len(engine.tasks),
-                "queued": batcher.queue.qsize(), "cached_prompts": len(engine.cache)}
+                "queued": batcher.queue.qsize(), "cached_prompts": len(engine.cache),
+                "library_manifest_sha256": live.manifest_sha256 if live else None,
+                "library_loaded_at": live.loaded_at if live else None,
+                "library_refused": sorted(live.refused) if live else []}
 
     @app.get("/v1/tasks", response_model=TasksResponse)
     async def tasks():
@@ -197,6 +213,10 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
     @app.post("/v1/predict", response_model=Prediction | list[Prediction],
               responses={c: error_response(c) for c in (404, 500, 504)})
     async def predict(request: HTTPRequest, body: PredictItem | list[PredictItem] = Body(...)):
+        with metrics.observe([item.task for item in (body if isinstance(body, list) else [body])]):
+            return await answer(request, body)
+
+    async def answer(request: HTTPRequest, body: PredictItem | list[PredictItem]):
         start = time.perf_counter()
         requests = parse_items(engine, cfg, body)
         futures = batcher.submit(requests)
@@ -207,6 +227,8 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
             for f in futures:
                 f.cancel()
             raise APIError(504, f"generation timed out after {cfg.timeout_s:g} s; retry, or send fewer items") from None
+        except UnknownTaskError as e:  # removed from the library while the request waited
+            raise APIError(404, str(e)) from None
         except ClinicalMPTError as e:
             raise APIError(422, str(e)) from None
         except Exception as e:
@@ -218,11 +240,24 @@ def create_app(engine: Engine, cfg: ServerConfig | None = None, batcher: Dynamic
         return results if isinstance(body, list) else results[0]
 
     app.include_router(console_router(engine, cfg.library))
+    app.include_router(ops_router(metrics, live))
     app.add_middleware(Guard, api_key=cfg.api_key, max_bytes=cfg.max_request_bytes)
     return app
 
 
 def run_server(engine: Engine, cfg: ServerConfig) -> None:
+    """Serve until SIGINT or SIGTERM: then stop accepting connections, answer the requests in flight
+    (at most `shutdown_timeout_s`), stop the model thread and return (the command exits 0)."""
+    import signal
+
     import uvicorn
 
-    uvicorn.run(create_app(engine, cfg), host=cfg.host, port=cfg.port, access_log=False, log_level="info")
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, cfg), host=cfg.host, port=cfg.port, access_log=False,
+                                           log_level="info", timeout_graceful_shutdown=cfg.shutdown_timeout_s))
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it found
+    # installed: this one logs it instead of letting the default handler kill the process (exit 143).
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: log.info("stopped on SIGTERM"))
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
