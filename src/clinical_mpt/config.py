@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.table import METHOD_NAMES as METHODS  # the method table is the one list of methods
 
 
 def _f(default, help: str, **kw):
@@ -125,9 +126,6 @@ class ProtocolConfig:
     seeds: list = _f([0], "seeds for the k-shot draws; the report gives mean +- std over them")
     shot_steps: int | None = _f(None, "training steps in k-shot settings (null = each method's own steps)")
     shot_methods: list = _f([], "methods that run the k-shot settings (empty = all of `methods`)")
-
-
-METHODS = ("mpt", "mpt-vectors", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from clinical_mpt.protocol import stage_key
 from clinical_mpt.recipes import common
 
 HELP = "stage 2: distil the teachers into a shared meta-prompt P* and per-task u, v"
@@ -59,7 +60,7 @@ def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> li
     if dcfg.teacher_cache == "memory":
         return [compute_teacher_outputs(backbone.model, p, t.encoded, pad, dcfg.temperature, dcfg.teacher_topk,
                                         desc=t.name) for p, t in zip(teachers, tasks)]
-    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
+    key = stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
     paths = [out / "distill" / "teacher_cache" / f"{t.name}.safetensors" for t in tasks]
     todo = [k for k in range(len(tasks)) if DiskTeacherOutputs.key_of(paths[k]) != key]
     distributed.barrier()  # every rank decided on the same files
@@ -83,9 +84,10 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
     from clinical_mpt.errors import ConfigError
     from clinical_mpt.methods.base import answer_tokens
     from clinical_mpt.prompts import MPTPrompt
+    from clinical_mpt.training import train
 
     folder = out / "distill"
-    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
+    key = stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
     if not force and common.stage_done(folder, key):
         print(f"distill: already done in {folder} (use --force to re-run)")
         return folder
@@ -118,8 +120,8 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
     log_path = folder / "log.jsonl"
     if not resume and distributed.is_main():
         log_path.unlink(missing_ok=True)
-    common.train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
-                 checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume)
+    train(list(mpt.parameters()), loss_fn, dcfg.train, desc="distill", log_path=log_path,
+          checkpoint_dir=out / "checkpoints" / "distill", sampler=sampler, resume=resume)
     if distributed.is_main():
         save_artifact(folder, {"shared": mpt.shared, "u": mpt.u, "v": mpt.v},
                       {"kind": "meta-prompt", "method": "mpt", "tasks": [s["name"] for s in specs],

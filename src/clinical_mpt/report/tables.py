@@ -12,17 +12,10 @@ import math
 from dataclasses import dataclass, field
 
 from clinical_mpt.data.canonical import TYPES
+from clinical_mpt.methods.table import METHOD_NAMES, ROWS
 
-METHOD_ORDER = ("zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt-vectors", "mpt")
-METHOD_LABELS = {
-    "zero-shot": "Zero-shot",
-    "full": "Full fine-tuning",
-    "lora": "LoRA",
-    "pt": "Prompt tuning",
-    "mpt-full-prompt": "MPT (P*, u, v)",
-    "mpt-vectors": "MPT (u, v)",
-    "mpt": "MPT (u, v)",
-}
+METHOD_ORDER = tuple(reversed(METHOD_NAMES))  # baselines first, MPT last: the method table read bottom-up
+METHOD_LABELS = {r.name: r.label for r in ROWS}
 TYPE_LABELS = {"ner": "NER", "re": "RE", "qa": "QA", "mcqa": "MCQA", "nli": "NLI", "summarization": "Summarization"}
 MISSING = "–"
 DIGITS = 3
