@@ -17,6 +17,7 @@ import yaml
 
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.table import METHOD_NAMES as METHODS  # the method table is the one list of methods
+from clinical_mpt.methods.table import row as method_row
 
 
 def _f(default, help: str, **kw):
@@ -152,8 +153,7 @@ class RunConfig:
 
     def __post_init__(self):
         for m in self.methods:
-            if m not in METHODS:
-                raise ConfigError(f"methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+            method_row(m, "methods")
         for k in self.protocol.shots:
             if not isinstance(k, int) or isinstance(k, bool) or k < 0:
                 raise ConfigError(f"protocol.shots: {k!r} must be a whole number >= 0")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from clinical_mpt.config import RunConfig, to_dict
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.methods.table import ROWS, TABLE, TRAINABLE, row
+from clinical_mpt.methods.table import TABLE, TRAINABLE, row
 
 META_SUFFIX = "-metaprompt"  # adapt/<setting>-metaprompt: target prompts that also trained P*
 
@@ -67,7 +67,7 @@ def parse_variant(name: str) -> tuple[Setting | None, bool]:
 def adapt_method(trains_meta_prompt: bool) -> str:
     """The method of the `adapt` stage and of its adapt/<variant> folders: the table's first meta-prompt
     row that trains P* (or not)."""
-    return next(r.name for r in ROWS if r.needs_meta_prompt and r.trains_meta_prompt == trains_meta_prompt)
+    return next(r.name for r in TABLE.values() if r.needs_meta_prompt and r.trains_meta_prompt == trains_meta_prompt)
 
 
 def settings(protocol, full_seed: int = 0) -> list[Setting]:
@@ -183,7 +183,7 @@ def with_lr(cfg: RunConfig, method: str, lr: float, fields: tuple[str, ...] | No
 
 def with_target_steps(cfg: RunConfig, steps: int) -> RunConfig:
     """A copy of `cfg` whose target-task trainings (every method's TrainConfig) all run `steps` steps."""
-    for path in dict.fromkeys(r.train for r in ROWS if r.train):
+    for path in dict.fromkeys(r.train for r in TABLE.values() if r.train):
         cfg = replace_path(cfg, path + ".steps", steps)
     return cfg
 

@@ -19,6 +19,8 @@ from clinical_mpt.data.canonical import TYPES
 from clinical_mpt.errors import ArtifactError
 
 FORMAT_VERSION = 1
+# The kinds of library entry, not the method table (methods/table.py): "mpt" is a composed MPT prompt
+# whichever MPT method trained it, "pt" a prompt-tuning baseline, "teacher" a source-task teacher.
 METHODS = ("mpt", "pt", "teacher")
 PROMPT_KEY = "prompt"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

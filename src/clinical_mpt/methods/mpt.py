@@ -53,4 +53,5 @@ def fit_full_prompt(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
 def load_prompt(ctx: MethodContext, tensors: dict) -> torch.Tensor:
     """The (L, d) target prompt of a saved artifact {"u", "v"[, "shared"]}; P* from the run's distill/ unless
     the artifact trained its own."""
-    return MPTPrompt.from_factors(tensors.get("shared", ctx.meta["shared"]), tensors["u"], tensors["v"]).task_prompt(0).detach()
+    shared = tensors.get("shared", ctx.meta["shared"])
+    return MPTPrompt.from_factors(shared, tensors["u"], tensors["v"]).task_prompt(0).detach()  # (L, d)

@@ -61,7 +61,7 @@ ROWS: tuple[Row, ...] = (
     Row("mpt", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr",),
         needs_meta_prompt=True, load_prompt_path=f"{_MPT}:load_prompt"),           # u, v only: r(L + d) per task
     Row("mpt-vectors", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr",),
-        needs_meta_prompt=True, shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),  # the study's name
+        needs_meta_prompt=True, shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),  # study's name
     Row("mpt-full-prompt", "MPT (P*, u, v)", f"{_MPT}:fit_full_prompt", "adapt", "adapt.train", ("adapt.train.lr",),
         needs_meta_prompt=True, trains_meta_prompt=True, load_prompt_path=f"{_MPT}:load_prompt"),
     Row("pt", "Prompt tuning", "clinical_mpt.methods.prompt_tuning:fit", "baselines.pt", "baselines.pt",
@@ -73,7 +73,7 @@ ROWS: tuple[Row, ...] = (
     Row("zero-shot", "Zero-shot", "clinical_mpt.methods.zero_shot:fit", None, None),  # nothing trained
 )
 
-TABLE: dict[str, Row] = {r.name: r for r in ROWS}
+TABLE: dict[str, Row] = {r.name: r for r in ROWS}  # what code looks methods up in (a test may add a row here)
 METHOD_NAMES: tuple[str, ...] = tuple(TABLE)
 NEEDS_META_PROMPT: frozenset[str] = frozenset(r.name for r in ROWS if r.needs_meta_prompt)
 TRAINABLE: tuple[str, ...] = tuple(r.name for r in ROWS if r.lr_fields)

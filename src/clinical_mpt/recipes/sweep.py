@@ -102,7 +102,8 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
             print(f"  {method} lr {lr:g} {spec['name']:<26} dev loss {losses[spec['name']]:.4f}", flush=True)
         losses["mean"] = round(sum(losses.values()) / len(specs), 4)
         results[f"{lr:g}"] = losses
-    record = {"method": method, "setting": setting.name, "criterion": "mean token loss of the gold answers on the dev split",
+    record = {"method": method, "setting": setting.name,
+              "criterion": "mean token loss of the gold answers on the dev split",
               "dev_examples_per_task": DEV_EXAMPLES, "tasks": [s["name"] for s in specs], "lrs": results,
               "config_key": method_key(with_lr(cfg, method, 0.0), method)}
     path = out / "sweeps" / f"{method}{'' if shots is None else f'-k{shots}'}.json"
