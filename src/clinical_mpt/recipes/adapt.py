@@ -18,9 +18,6 @@ from clinical_mpt import distributed
 from clinical_mpt.protocol import Setting, adapt_method, artifact_dir
 from clinical_mpt.recipes import common
 
-HELP = "stage 3: adapt P* to each target task by training u, v (zero/few-shot too)"
-
-
 def configure(parser) -> None:
     common.configure(parser)
 
