@@ -18,12 +18,14 @@ from clinical_mpt import distributed
 from clinical_mpt.protocol import Setting, adapt_method, artifact_dir
 from clinical_mpt.recipes import common
 
+
 def configure(parser) -> None:
     common.configure(parser)
 
 
 def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
-    from clinical_mpt.data.suite import load_suite, select_tasks  # torch: not at CLI start-up
+    # deferred: these import torch, which `clinical-mpt adapt --help` and --dry-run do not need
+    from clinical_mpt.data.suite import load_suite, select_tasks
     from clinical_mpt.recipes.fit import fit_or_load, method_context
 
     acfg = cfg.adapt
