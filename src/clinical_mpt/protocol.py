@@ -19,7 +19,7 @@ from pathlib import Path
 
 from clinical_mpt.config import RunConfig, to_dict
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.methods.table import TABLE, TRAINABLE, row
+from clinical_mpt.methods.table import TABLE, TRAINABLE, adapt_rows, row
 
 META_SUFFIX = "-metaprompt"  # adapt/<setting>-metaprompt: target prompts that also trained P*
 
@@ -65,9 +65,9 @@ def parse_variant(name: str) -> tuple[Setting | None, bool]:
 
 
 def adapt_method(trains_meta_prompt: bool) -> str:
-    """The method of the `adapt` stage and of its adapt/<variant> folders: the table's first meta-prompt
-    row that trains P* (or not)."""
-    return next(r.name for r in TABLE.values() if r.needs_meta_prompt and r.trains_meta_prompt == trains_meta_prompt)
+    """The method of the `adapt` stage and of its adapt/<variant> folders: the table's first row with
+    artifacts in adapt/ that trains P* (or not)."""
+    return adapt_rows(trains_meta_prompt)[0].name
 
 
 def settings(protocol, full_seed: int = 0) -> list[Setting]:
@@ -98,9 +98,9 @@ def runs(cfg: RunConfig) -> list[tuple[str, Setting]]:
 
 def artifact_dir(out: Path, method: str, setting: Setting) -> Path:
     """The folder of a run's trained artifacts (one subfolder per task) and its log.jsonl:
-    OUT/adapt/<variant> for the MPT methods, OUT/targets/<method>/<setting> for the others."""
+    OUT/adapt/<variant> for rows with artifacts "adapt" (the MPT methods), else OUT/targets/<method>/<setting>."""
     r = row(method)
-    if r.needs_meta_prompt:
+    if r.artifacts == "adapt":
         return Path(out) / "adapt" / variant_name(setting, r.trains_meta_prompt)
     return Path(out) / "targets" / r.artifact_owner / setting.name
 

@@ -179,3 +179,15 @@ def test_a_toy_method_is_one_module_and_one_row(monkeypatch, tiny_backbone, mini
     fitted = fit_or_load(ctx, "toy", spec, Setting(None, cfg.seed), cfg.seed)
     assert torch.equal(fitted.prompt, load_artifact(folder / "dose_qa")[0]["prompt"])
     assert (folder / "log.jsonl").read_text() == log
+
+
+def test_artifact_folders_come_from_the_rows(monkeypatch, tmp_path):
+    import dataclasses
+
+    assert protocol.artifact_dir(tmp_path, "mpt-vectors", Setting(4, 1)) == tmp_path / "adapt" / "k4-s1"
+    assert protocol.artifact_dir(tmp_path, "mpt-full-prompt", Setting(None, 0)) == tmp_path / "adapt" / "full-metaprompt"
+    assert protocol.artifact_dir(tmp_path, "pt", Setting(0, 0)) == tmp_path / "targets" / "pt" / "k0"
+    # a new method that starts from P* keeps its own folder instead of overwriting the MPT prompts
+    monkeypatch.setitem(TABLE, "toy", dataclasses.replace(toy_method.ROW, needs_meta_prompt=True))
+    assert protocol.artifact_dir(tmp_path, "toy", Setting(None, 0)) == tmp_path / "targets" / "toy" / "full"
+    assert protocol.adapt_method(False) == "mpt" and protocol.adapt_method(True) == "mpt-full-prompt"

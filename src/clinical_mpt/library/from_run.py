@@ -23,7 +23,7 @@ import yaml
 
 from clinical_mpt.artifacts import load_artifact
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
-from clinical_mpt.methods.table import TABLE
+from clinical_mpt.methods.table import adapt_rows
 from clinical_mpt.prompts import MPTPrompt
 from clinical_mpt.protocol import META_SUFFIX, parse_variant
 
@@ -96,7 +96,7 @@ def mpt_entries(run: Path, variant: str, tasks, split: str, command) -> list[Ent
     entries = []
     _, meta_prompt = parse_variant(variant)
     setting = variant.removesuffix(META_SUFFIX)
-    evaluated_as = [r.name for r in TABLE.values() if r.needs_meta_prompt and r.trains_meta_prompt == meta_prompt]
+    evaluated_as = [r.name for r in adapt_rows(meta_prompt)]
     for folder in _task_dirs(run / "adapt" / variant, tasks, "adapted prompts"):
         tensors, cfg = load_artifact(folder)
         shared = tensors.get("shared", meta["shared"])

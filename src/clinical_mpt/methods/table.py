@@ -30,7 +30,9 @@ class Row:
     lr_fields: tuple[str, ...] = ()  # dotted learning-rate fields a sweep sets (more than one: per parameter group)
     trains_backbone: bool = False  # updates backbone weights (needs an unsharded private copy)
     needs_meta_prompt: bool = False  # starts from the distilled P* (the run's teach + distill stages)
-    trains_meta_prompt: bool = False  # also updates P* (its artifacts live in adapt/<setting>-metaprompt)
+    trains_meta_prompt: bool = False  # also updates P* (in adapt/: the folder adapt/<setting>-metaprompt)
+    artifacts: str = "targets"     # "adapt": OUT/adapt/<variant>, the adapt stage's prompts (u, v[, P*]);
+    #                                "targets": OUT/targets/<method>/<setting>
     shares_artifacts_with: str | None = None  # another row whose trained artifacts this one evaluates as is
     load_prompt_path: str | None = None  # "module:function", (ctx, tensors) -> (L, d) prompt: a saved
     #                                      artifact with the same key is loaded instead of retrained
@@ -58,19 +60,26 @@ def _resolve(path: str):
 
 _MPT = "clinical_mpt.methods.mpt"
 ROWS: tuple[Row, ...] = (
+    # u, v only: r(L + d) parameters per task
     Row("mpt", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr",),
-        needs_meta_prompt=True, load_prompt_path=f"{_MPT}:load_prompt"),           # u, v only: r(L + d) per task
+        needs_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
+    # the study's name for mpt: evaluates mpt's prompts
     Row("mpt-vectors", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr",),
-        needs_meta_prompt=True, shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),  # study's name
+        needs_meta_prompt=True, artifacts="adapt", shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),
+    # P*, u, v
     Row("mpt-full-prompt", "MPT (P*, u, v)", f"{_MPT}:fit_full_prompt", "adapt", "adapt.train", ("adapt.train.lr",),
-        needs_meta_prompt=True, trains_meta_prompt=True, load_prompt_path=f"{_MPT}:load_prompt"),
+        needs_meta_prompt=True, trains_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
+    # a fresh L x d prompt per task
     Row("pt", "Prompt tuning", "clinical_mpt.methods.prompt_tuning:fit", "baselines.pt", "baselines.pt",
-        ("baselines.pt.lr",)),                                                     # a fresh L x d prompt per task
+        ("baselines.pt.lr",)),
+    # peft LoRA on a private copy of the backbone
     Row("lora", "LoRA", "clinical_mpt.methods.lora:fit", "baselines.lora", "baselines.lora.train",
-        ("baselines.lora.train.lr",), trains_backbone=True),                       # peft LoRA on a private copy
+        ("baselines.lora.train.lr",), trains_backbone=True),
+    # every backbone weight
     Row("full", "Full fine-tuning", "clinical_mpt.methods.full:fit", "baselines.full", "baselines.full",
-        ("baselines.full.lr",), trains_backbone=True),                             # every backbone weight
-    Row("zero-shot", "Zero-shot", "clinical_mpt.methods.zero_shot:fit", None, None),  # nothing trained
+        ("baselines.full.lr",), trains_backbone=True),
+    # nothing trained: the frozen backbone with the plain instruction
+    Row("zero-shot", "Zero-shot", "clinical_mpt.methods.zero_shot:fit", None, None),
 )
 
 TABLE: dict[str, Row] = {r.name: r for r in ROWS}  # what code looks methods up in (a test may add a row here)
@@ -78,6 +87,11 @@ METHOD_NAMES: tuple[str, ...] = tuple(TABLE)
 NEEDS_META_PROMPT: frozenset[str] = frozenset(r.name for r in ROWS if r.needs_meta_prompt)
 TRAINABLE: tuple[str, ...] = tuple(r.name for r in ROWS if r.lr_fields)
 BACKBONE_FREE: tuple[str, ...] = tuple(r.name for r in ROWS if not r.trains_backbone)
+
+
+def adapt_rows(trains_meta_prompt: bool) -> list[Row]:
+    """The rows whose artifacts are the adapt stage's folders with or without a trained P*, in table order."""
+    return [r for r in TABLE.values() if r.artifacts == "adapt" and r.trains_meta_prompt == trains_meta_prompt]
 
 
 def row(method: str, where: str = "methods") -> Row:
