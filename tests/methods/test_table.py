@@ -185,7 +185,8 @@ def test_artifact_folders_come_from_the_rows(monkeypatch, tmp_path):
     import dataclasses
 
     assert protocol.artifact_dir(tmp_path, "mpt-vectors", Setting(4, 1)) == tmp_path / "adapt" / "k4-s1"
-    assert protocol.artifact_dir(tmp_path, "mpt-full-prompt", Setting(None, 0)) == tmp_path / "adapt" / "full-metaprompt"
+    full = Setting(None, 0)
+    assert protocol.artifact_dir(tmp_path, "mpt-full-prompt", full) == tmp_path / "adapt" / "full-metaprompt"
     assert protocol.artifact_dir(tmp_path, "pt", Setting(0, 0)) == tmp_path / "targets" / "pt" / "k0"
     # a new method that starts from P* keeps its own folder instead of overwriting the MPT prompts
     monkeypatch.setitem(TABLE, "toy", dataclasses.replace(toy_method.ROW, needs_meta_prompt=True))
