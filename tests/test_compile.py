@@ -50,7 +50,7 @@ def test_compiled_layers_train_and_generate_like_the_eager_ones():
 def test_compile_is_an_execution_setting():
     """Turning compile on reuses finished stages (it changes how a stage runs, not what it computes)."""
     from clinical_mpt.config import load_config
-    from clinical_mpt.recipes.common import stage_key
+    from clinical_mpt.protocol import stage_key
 
     plain = load_config(None, [])
     fast = load_config(None, ["backbone.compile=true"])

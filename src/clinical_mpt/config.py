@@ -16,6 +16,8 @@ from pathlib import Path
 import yaml
 
 from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.table import METHOD_NAMES as METHODS  # the method table is the one list of methods
+from clinical_mpt.methods.table import row as method_row
 
 
 def _f(default, help: str, **kw):
@@ -142,9 +144,6 @@ class ProtocolConfig:
     shot_methods: list = _f([], "methods that run the k-shot settings (empty = all of `methods`)")
 
 
-METHODS = ("mpt", "mpt-vectors", "mpt-full-prompt", "pt", "lora", "full", "zero-shot")
-
-
 @dataclass
 class EvalConfig:
     split: str = _f("test", "split to evaluate on: dev | test")
@@ -170,8 +169,7 @@ class RunConfig:
 
     def __post_init__(self):
         for m in self.methods:
-            if m not in METHODS:
-                raise ConfigError(f"methods: unknown method {m!r}; choose from {', '.join(METHODS)}")
+            method_row(m, "methods")
         for k in self.protocol.shots:
             if not isinstance(k, int) or isinstance(k, bool) or k < 0:
                 raise ConfigError(f"protocol.shots: {k!r} must be a whole number >= 0")

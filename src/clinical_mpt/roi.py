@@ -16,6 +16,8 @@ import math
 from clinical_mpt.backbone_shapes import BUILTIN_CONFIGS, BackboneShape, resolve_backbone
 from clinical_mpt.errors import ConfigError
 
+# The ROI calculator's own comparison (four method families with cost formulas below), not the method
+# table; tests/methods/test_table.py checks these are table methods and that the console's roi.js agrees.
 METHODS = ("mpt", "pt", "lora", "full")
 FP32 = 4  # bytes: prompts and adapters are trained and stored in fp32
 ADAM_BYTES = 2 * FP32  # Adam's first and second moments, fp32, per trainable parameter

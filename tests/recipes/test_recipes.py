@@ -76,7 +76,7 @@ def test_k_shot_uses_k_examples(tiny_backbone, mini_suite, distilled):
 
 def test_k_shot_draws_are_seeded_subsets(tiny_backbone, mini_suite):
     from clinical_mpt.data.suite import load_suite, select_tasks
-    from clinical_mpt.recipes.adapt import load_target_train
+    from clinical_mpt.recipes.fit import load_target_train
 
     cfg = _cfg(mini_suite)
     spec = select_tasks(load_suite(mini_suite), "target", ["dose_qa"])[0]
@@ -97,7 +97,7 @@ def test_more_shots_than_examples_is_a_config_error(tiny_backbone, mini_suite, d
 
 
 def _context(tiny_backbone, mini_suite, distilled, *extra):
-    from clinical_mpt.recipes.adapt import load_target_train, method_context
+    from clinical_mpt.recipes.fit import load_target_train, method_context
     from clinical_mpt.data.suite import load_suite, select_tasks
 
     cfg = _cfg(mini_suite, *extra)
@@ -156,7 +156,7 @@ def test_adapt_from_ones_starts_at_the_meta_prompt(tiny_backbone, mini_suite, di
 
 
 def test_stage_keys_depend_only_on_their_sections(mini_suite):
-    from clinical_mpt.recipes.common import stage_key
+    from clinical_mpt.protocol import stage_key
 
     teach = ("backbone", "data", "prompt", "teach")
     base = _cfg(mini_suite)
@@ -168,7 +168,7 @@ def test_stage_keys_depend_only_on_their_sections(mini_suite):
 
 
 def test_execution_only_settings_leave_stage_keys_alone(mini_suite):
-    from clinical_mpt.recipes.common import stage_key
+    from clinical_mpt.protocol import stage_key
 
     every = ("backbone", "data", "prompt", "teach", "distill", "adapt", "eval")
     base = _cfg(mini_suite)
@@ -221,7 +221,7 @@ def test_a_changed_config_reruns_the_stages_that_depend_on_it(mini_suite, tmp_pa
 
 
 def test_a_baselines_result_key_depends_on_its_own_settings_only(mini_suite):
-    from clinical_mpt.recipes.evaluate import method_key
+    from clinical_mpt.protocol import method_key
 
     base, changed = _cfg(mini_suite), _cfg(mini_suite, "baselines.pt.lr=1.0")
     assert method_key(changed, "pt") != method_key(base, "pt")

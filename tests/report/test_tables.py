@@ -154,6 +154,6 @@ def test_paired_table_says_which_side_an_interval_supports(results):
 
 
 def test_majority_row_comes_first(results):
-    results["methods"]["majority"] = dict(results["methods"]["zero-shot"])
-    assert tables.method_order(results["methods"])[0] == "majority"
+    results["majority"] = dict(results["methods"]["zero-shot"])
     assert tables.main_table(results).rows[2][0] == "Majority / chance"
+    assert tables.main_table(results).rows[3][0] == "Zero-shot"

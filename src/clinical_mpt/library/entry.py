@@ -19,6 +19,8 @@ from clinical_mpt.tasks.base import TASK_NAME
 from clinical_mpt.tasks.registry import TASK_TYPES
 
 FORMAT_VERSION = 1
+# The kinds of library entry, not the method table (methods/table.py): "mpt" is a composed MPT prompt
+# whichever MPT method trained it, "pt" a prompt-tuning baseline, "teacher" a source-task teacher.
 METHODS = ("mpt", "pt", "teacher")
 PROMPT_KEY = "prompt"
 

@@ -5,9 +5,11 @@
     RUN/adapt/<variant>/<task>/             {"u" (1, L, r), "v" (1, r, d)[, "shared"]}  -> method mpt
     RUN/targets/pt/<setting>/<task>/        {"prompt" (L, d)}                           -> method pt
     RUN/teachers/<task>/                    {"prompt" (L, d)}                           -> method teacher
-    RUN/eval/<method>/<setting>/<task>/metrics.json   (older runs: RUN/eval/<method>/<task>/)
+    RUN/eval/<method>/<setting>/<task>/metrics.json
 
-An MPT entry stores the composed prompt P* o (U V) with `parameters` = its task-specific count.
+Folder names are protocol.py's (`variant_name`, `Setting.name`). An MPT entry stores the composed
+prompt P* o (U V) (MPTPrompt.task_prompt) with `parameters` = its task-specific count; its metrics are
+those of the first method of the table evaluated on those prompts (mpt, else mpt-vectors).
 Every entry records its task's majority baseline (library/baseline.py) from the run's data.suite,
 and a teacher the metrics its artifact's config.json records (`metrics`: {split: {...}}), if any.
 """
@@ -23,6 +25,9 @@ import yaml
 
 from clinical_mpt.artifacts import load_artifact
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
+from clinical_mpt.methods.table import adapt_rows
+from clinical_mpt.prompts import MPTPrompt
+from clinical_mpt.protocol import META_SUFFIX, parse_variant
 
 
 @dataclass
@@ -57,16 +62,13 @@ def eval_split(run: Path, cfg: dict) -> str:
     return (cfg.get("eval") or {}).get("split", "test")
 
 
-def find_metrics(run: Path, method: str, setting: str, task: str, legacy_method: str | None = None) -> dict | None:
+def find_metrics(run: Path, method: str, setting: str, task: str) -> dict | None:
     """The metrics of (method, setting, task) from RUN/eval, or None if it was not evaluated."""
-    candidates = [run / "eval" / method / setting / task / "metrics.json"]
-    if legacy_method:
-        candidates.append(run / "eval" / legacy_method / task / "metrics.json")
-    for path in candidates:
-        if path.is_file():
-            record = json.loads(path.read_text(encoding="utf-8"))
-            return record.get("metrics", record)
-    return None
+    path = run / "eval" / method / setting / task / "metrics.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record.get("metrics", record)
 
 
 def _task_dirs(folder: Path, tasks: list[str] | None, what: str) -> list[Path]:
@@ -94,16 +96,15 @@ def _entry(art_cfg: dict, prompt: torch.Tensor, method: str, parameters: int, me
 def mpt_entries(run: Path, variant: str, tasks, split: str, command) -> list[Entry]:
     meta, _ = load_artifact(run / "distill")
     entries = []
-    meta_prompt = variant.endswith("-metaprompt")
-    setting = variant.removesuffix("-metaprompt")
+    _, meta_prompt = parse_variant(variant)
+    setting = variant.removesuffix(META_SUFFIX)
+    evaluated_as = [r.name for r in adapt_rows(meta_prompt)]
     for folder in _task_dirs(run / "adapt" / variant, tasks, "adapted prompts"):
         tensors, cfg = load_artifact(folder)
         shared = tensors.get("shared", meta["shared"])
-        prompt = shared * (tensors["u"][0] @ tensors["v"][0])                  # P* o (U V): (L, d)
-        metrics = find_metrics(run, "mpt-full-prompt" if meta_prompt else "mpt", setting, cfg["task"],
-                               "mpt" if variant == "full" else f"mpt@{variant}")
-        if metrics is None and not meta_prompt:  # the same prompts, evaluated under the variant's name
-            metrics = find_metrics(run, "mpt-vectors", setting, cfg["task"])
+        prompt = MPTPrompt.from_factors(shared, tensors["u"], tensors["v"]).task_prompt(0).detach()  # (L, d)
+        found = (find_metrics(run, m, setting, cfg["task"]) for m in evaluated_as)
+        metrics = next((m for m in found if m is not None), None)
         training = {"variant": variant, "examples": cfg.get("train_examples"), "shots": cfg.get("shots"),
                     "trainable_parameters": cfg.get("trainable_parameters"), "init_from": cfg.get("init_from"),
                     "train_meta_prompt": cfg.get("train_meta_prompt", meta_prompt)}

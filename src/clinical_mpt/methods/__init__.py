@@ -1,18 +1,10 @@
 """Target-task methods, all trained and evaluated in the same harness (splits, templates, generation,
-metrics). Each is one `fit(ctx, task, seed, log_path) -> Fitted` function, registered here."""
+metrics). Each is one module with `fit(ctx, task, seed, log_path) -> Fitted` (base.py) and one row of
+the method table (table.py), the only list of methods; recipes/fit.py runs every method the same way.
 
-from clinical_mpt.methods import full, lora, mpt, prompt_tuning, zero_shot
-from clinical_mpt.methods.base import Fitted, MethodContext
+This package init stays torch-free (the config reads the table); import the method modules directly.
+"""
 
-METHODS = {
-    "mpt": mpt.fit,                       # u, v only (r(L + d) parameters per task)
-    "mpt-vectors": mpt.fit,               # the same, under the study's variant name
-    "mpt-full-prompt": mpt.fit_full_prompt,  # P*, u, v
-    "pt": prompt_tuning.fit,              # a fresh L x d prompt per task
-    "lora": lora.fit,                     # peft LoRA on the attention projections
-    "full": full.fit,                     # every backbone weight
-    "zero-shot": zero_shot.fit,           # nothing trained
-}
-NEEDS_META_PROMPT = {"mpt", "mpt-vectors", "mpt-full-prompt"}
+from clinical_mpt.methods.table import METHOD_NAMES, NEEDS_META_PROMPT, TABLE, Row, row
 
-__all__ = ["METHODS", "NEEDS_META_PROMPT", "Fitted", "MethodContext"]
+__all__ = ["METHOD_NAMES", "NEEDS_META_PROMPT", "TABLE", "Row", "row"]

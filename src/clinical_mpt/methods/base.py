@@ -23,6 +23,7 @@ class Fitted:
     trainable_parameters: int            # parameters updated for this task (0 when nothing was trained)
     bytes_per_task: int                  # what must be stored per task to serve it
     tensors: dict = field(default_factory=dict)  # the per-task tensors to save (prompt methods)
+    info: dict = field(default_factory=dict)     # method-specific facts recorded in the artifact's config.json
 
 
 @dataclass

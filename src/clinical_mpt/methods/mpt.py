@@ -28,11 +28,7 @@ def init_factors(meta: dict, tasks: list[str], init_from: str) -> tuple[torch.Te
 
 
 def target_prompt(meta: dict, tasks: list[str], init_from: str, train_meta_prompt: bool) -> MPTPrompt:
-    mpt = MPTPrompt(meta["shared"], 1, meta["u"].shape[-1])
-    u, v = init_factors(meta, tasks, init_from)
-    with torch.no_grad():
-        mpt.u.copy_(u)
-        mpt.v.copy_(v)
+    mpt = MPTPrompt.from_factors(meta["shared"], *init_factors(meta, tasks, init_from))
     mpt.shared.requires_grad_(train_meta_prompt)
     return mpt
 
@@ -58,8 +54,16 @@ def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool =
                        ctx.checkpoint_dir("adapt", log_path.parent.name, task.name), ctx.resume)
     tensors = {"u": mpt.u, "v": mpt.v} | ({"shared": mpt.shared} if train_meta_prompt else {})
     n = sum(t.numel() for t in tensors.values())
-    return Fitted(ctx.backbone.model, mpt.task_prompt(0).detach(), n if task.encoded else 0, 4 * n, tensors)
+    info = {"rank": mpt.u.shape[-1], "init_from": ctx.cfg.adapt.init_from, "train_meta_prompt": train_meta_prompt}
+    return Fitted(ctx.backbone.model, mpt.task_prompt(0).detach(), n if task.encoded else 0, 4 * n, tensors, info)
 
 
 def fit_full_prompt(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     return fit(ctx, task, seed, log_path, train_meta_prompt=True)
+
+
+def load_prompt(ctx: MethodContext, tensors: dict) -> torch.Tensor:
+    """The (L, d) target prompt of a saved artifact {"u", "v"[, "shared"]}; P* from the run's distill/ unless
+    the artifact trained its own."""
+    shared = tensors.get("shared", ctx.meta["shared"])
+    return MPTPrompt.from_factors(shared, tensors["u"], tensors["v"]).task_prompt(0).detach()  # (L, d)

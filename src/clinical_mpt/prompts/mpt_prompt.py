@@ -25,6 +25,15 @@ class MPTPrompt(nn.Module):
         self.u = nn.Parameter(u / rank)  # (K, L, r)
         self.v = nn.Parameter(v)         # (K, r, d)
 
+    @classmethod
+    def from_factors(cls, shared: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> "MPTPrompt":
+        """An MPTPrompt holding given P* (L, d), U (K, L, r) and V (K, r, d), e.g. a saved artifact's."""
+        mpt = cls(shared, u.shape[0], u.shape[-1])
+        with torch.no_grad():
+            mpt.u.copy_(u)
+            mpt.v.copy_(v)
+        return mpt
+
     @property
     def length(self) -> int:
         return self.shared.shape[0]

@@ -1,16 +1,17 @@
 """What every recipe needs: CLI arguments, config loading, seeding, the backbone, the tasks, and
-stage bookkeeping (a finished stage leaves `stage.json`; it is skipped next time unless --force)."""
+stage bookkeeping (a finished stage leaves `stage.json` with its config key, protocol.stage_key;
+it is skipped next time unless --force)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
 from pathlib import Path
 
-from clinical_mpt.config import RunConfig, dump_config, load_config, to_dict
+from clinical_mpt.config import RunConfig, dump_config, load_config
 from clinical_mpt.data.jsonl import atomic_write_text, write_json
+from clinical_mpt.recipes.plan import print_plan
 
 
 def configure(parser) -> None:
@@ -39,8 +40,6 @@ def launch_or_plan(args) -> int | None:
     from clinical_mpt import distributed
 
     if getattr(args, "dry_run", False):
-        from clinical_mpt.recipes.plan import print_plan
-
         print_plan(load_config(args.config, args.overrides), getattr(args, "command", None) or "run", args.out,
                    getattr(args, "num_processes", None) or 1, sharding_of(getattr(args, "accelerate_config", None)))
         return 0
@@ -131,35 +130,6 @@ def load_backbone_for(cfg: RunConfig):
     return backbone
 
 
-# Settings that change where or how a stage runs, not what it computes: left out of stage keys, so moving
-# a run to another device, turning on gradient checkpointing or caching teacher outputs on disk reuses
-# the stages already finished.
-EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "compile", "shape"), "distill": ("teacher_cache",)}
-
-
-def train_sections(d: dict) -> list[dict]:
-    """Every train config (a dict with 'log_to') nested in the config dict `d`."""
-    found = [d] if "log_to" in d else []
-    for value in d.values():
-        if isinstance(value, dict):
-            found += train_sections(value)
-    return found
-
-
-def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
-    """Hash of the config sections a stage depends on (execution-only settings left out)."""
-    d = to_dict(cfg)
-    for section, names in EXECUTION_ONLY.items():
-        for name in names:
-            d[section].pop(name, None)
-    for train_cfg in train_sections(d):  # where the curves are logged changes no result
-        train_cfg.pop("log_to", None)
-    if d["backbone"].get("load_in") == "none":  # quantised weights change the numbers: keyed only when asked for
-        d["backbone"].pop("load_in")
-    blob = json.dumps({s: d[s] for s in sections} | {"seed": cfg.seed}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def stage_done(folder: Path, key: str) -> bool:
     path = folder / "stage.json"
     if not path.is_file():
@@ -180,13 +150,6 @@ def artifact_key(folder: Path) -> str | None:
 
 def mark_done(folder: Path, key: str, seconds: float, **info) -> None:
     write_json(folder / "stage.json", {"key": key, "seconds": round(seconds, 1), **info})
-
-
-def train(*args, **kwargs):
-    """The shared training loop (imported lazily: it pulls in torch and tqdm)."""
-    from clinical_mpt.training import train as _train
-
-    return _train(*args, **kwargs)
 
 
 def stage_main(args, run_stage) -> int:

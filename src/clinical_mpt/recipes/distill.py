@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from clinical_mpt.protocol import stage_key
 from clinical_mpt.recipes import common
 
 
@@ -57,7 +58,7 @@ def teacher_outputs(cfg, backbone, out: Path, teachers: list, tasks: list) -> li
     if dcfg.teacher_cache == "memory":
         return [compute_teacher_outputs(backbone.model, p, t.encoded, pad, dcfg.temperature, dcfg.teacher_topk,
                                         desc=t.name) for p, t in zip(teachers, tasks)]
-    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
+    key = stage_key(cfg, ("backbone", "data", "prompt", "teach")) + f"-{dcfg.temperature}-{dcfg.teacher_topk}"
     paths = [out / "distill" / "teacher_cache" / f"{t.name}.safetensors" for t in tasks]
     todo = [k for k in range(len(tasks)) if DiskTeacherOutputs.key_of(paths[k]) != key]
     distributed.barrier()  # every rank decided on the same files
@@ -101,7 +102,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
     from clinical_mpt.teacher_cache import kept_mass
 
     folder = out / "distill"
-    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
+    key = stage_key(cfg, ("backbone", "data", "prompt", "teach", "distill"))
     if not force and common.stage_done(folder, key):
         print(f"distill: already done in {folder} (use --force to re-run)")
         return folder

@@ -1,10 +1,10 @@
 """Train every method of the config on every target task, generate, score, write results.json.
 
-Methods (mpt = mpt-vectors, mpt-full-prompt, pt, lora, full, zero-shot) share the splits, templates, generation
-settings and metrics. Settings come from `protocol`: full data and/or k-shot for each k and seed.
-MPT prompts live in DIR/adapt/<setting>/<task> (made here if `adapt` has not made them), PT prompts
-in DIR/targets/pt/<setting>/<task>; a (method, setting, task) already scored with the same config is
-not redone.
+The methods (methods/table.py) share the splits, templates, generation settings and metrics. The runs
+(method, setting) come from `protocol` (protocol.runs): full data and/or k-shot for each k and seed.
+Every method trains through recipes/fit.py's `fit_or_load`: MPT prompts live in
+DIR/adapt/<variant>/<task> (reused when `adapt` made them), the others' in DIR/targets/<method>/<setting>/;
+a (method, setting, task) already scored with the same config (protocol.method_key) is not redone.
 
     clinical-mpt evaluate CONFIG [--out DIR]
       -> DIR/eval/<method>/<setting>/<task>/{predictions.jsonl, metrics.json}, DIR/results.json
@@ -18,6 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
+from clinical_mpt.protocol import Setting, method_key, parse_setting, runs, with_target_steps
 from clinical_mpt.recipes import common
 
 
@@ -25,113 +26,39 @@ def configure(parser) -> None:
     common.configure(parser)
 
 
-def settings(protocol, full_seed: int = 0) -> list[tuple[str, int | None, int]]:
-    """[(setting name, shots or None, seed)] from the protocol config; full data trains with `full_seed`."""
-    from clinical_mpt.recipes.adapt import setting_name
-
-    out = [("full", None, full_seed)] if protocol.full_data else []
-    for k in protocol.shots:
-        for seed in ([protocol.seeds[0]] if k == 0 else protocol.seeds):
-            out.append((setting_name(k, seed), k, seed))
-    return out
-
-
-def runs_for(method: str, shots: int | None, shot_methods: list) -> bool:
-    """zero-shot is evaluated once (full setting); untrained pt/lora/full at k=0 would be meaningless."""
-    if method == "zero-shot":
-        return shots is None
-    if shots is not None and shot_methods and method not in shot_methods:
-        return False
-    return shots != 0 or method.startswith("mpt")
-
-
-def with_target_steps(cfg, steps: int):
-    """A copy of `cfg` whose target-task trainings (adapt, pt, lora, full) all run `steps` steps."""
-    b = cfg.baselines
-    return dataclasses.replace(
-        cfg, adapt=dataclasses.replace(cfg.adapt, train=dataclasses.replace(cfg.adapt.train, steps=steps)),
-        baselines=dataclasses.replace(
-            b, pt=dataclasses.replace(b.pt, steps=steps), full=dataclasses.replace(b.full, steps=steps),
-            lora=dataclasses.replace(b.lora, train=dataclasses.replace(b.lora.train, steps=steps))))
-
-
-def method_key(cfg, method: str) -> str:
-    """Config key of one method's results: the shared sections plus that method's own settings only, so
-    changing one baseline's learning rate does not redo the others."""
-    import hashlib
-
-    from clinical_mpt.config import to_dict
-
-    base = ("backbone", "data", "prompt", "eval")
-    if method.startswith("mpt"):
-        return common.stage_key(cfg, base + ("teach", "distill", "adapt"))
-    own = to_dict(cfg.baselines).get(method, {})  # pt, lora, full; zero-shot trains nothing
-    return common.stage_key(cfg, base) + hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()[:8]
-
-
-def fit_method(ctx, method: str, spec: dict, setting: str, shots, seed: int):
-    from clinical_mpt import distributed, sharding
-    from clinical_mpt.artifacts import save_artifact
-    from clinical_mpt.methods import METHODS
-    from clinical_mpt.recipes.adapt import adapt_one, load_target_train
-
-    out = ctx.out
-    if method.startswith("mpt"):
-        meta = method == "mpt-full-prompt"
-        return adapt_one(ctx, spec, shots, seed, meta, out / "adapt" / (setting + ("-metaprompt" if meta else "")) / spec["name"])
-    if method in ("lora", "full") and sharding.sharded(ctx.backbone.model):
-        from clinical_mpt.errors import ConfigError
-
-        raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP or "
-                          "ZeRO-3 run the prompt methods (mpt, pt, zero-shot) and the weight baselines with ddp.yaml")
-    task = load_target_train(ctx.cfg, ctx.backbone.tokenizer, spec, shots, seed)
-    if method == "zero-shot":
-        task.encoded = []
-    log_dir = out / "targets" / method / setting
-    log_dir.mkdir(parents=True, exist_ok=True)
-    fitted = METHODS[method](ctx, task, seed, log_dir / "log.jsonl")
-    if fitted.tensors and distributed.is_main():
-        save_artifact(log_dir / spec["name"], fitted.tensors,
-                      {"kind": "target", "method": method, "task": spec["name"], "type": spec["type"],
-                       "instruction": spec.get("instruction"), "prompt_length": ctx.cfg.prompt.length,
-                       "shots": shots, "seed": seed, "train_examples": len(task.examples),
-                       "trainable_parameters": fitted.trainable_parameters}, ctx.backbone.fingerprint)
-    return fitted
-
-
-def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, force: bool) -> dict:
+def evaluate_one(ctx, method: str, spec: dict, setting: Setting, seed: int, force: bool) -> dict:
     """Train + predict + score one (method, setting, task); cached in metrics.json by config key.
     Under a launch every rank trains, predicts its slice of the examples, and rank 0 writes."""
     from clinical_mpt import distributed, sharding
     from clinical_mpt.data.jsonl import write_json, write_jsonl
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.predict import predict_task
+    from clinical_mpt.ranking import can_rank, rank_task
+    from clinical_mpt.recipes.fit import fit_or_load
 
-    if shots and ctx.cfg.protocol.shot_steps:  # k-shot trainings may run fewer steps
+    if setting.shots and ctx.cfg.protocol.shot_steps:  # k-shot trainings may run fewer steps
         ctx = dataclasses.replace(ctx, cfg=with_target_steps(ctx.cfg, ctx.cfg.protocol.shot_steps))
     cfg = ctx.cfg
-    folder = ctx.out / "eval" / method / setting / spec["name"]
-    key = method_key(cfg, method) + f"-{method}-{setting}"
+    folder = ctx.out / "eval" / method / setting.name / spec["name"]
+    key = method_key(cfg, method) + f"-{method}-{setting.name}"
     if not force and (folder / "metrics.json").is_file():
         cached = json.loads((folder / "metrics.json").read_text())
         if cached.get("key") == key:
             return cached
     start = time.time()
-    fitted = fit_method(ctx, method, spec, setting, shots, seed)
+    fitted = fit_or_load(ctx, method, spec, setting, seed)
     task = load_split(cfg.data.suite, spec, cfg.eval.split, cfg.data.max_eval_examples)
     runner = dataclasses.replace(ctx.backbone, model=fitted.model)
     sharded = sharding.sharded(fitted.model)  # sharded layers: every rank generates every row, in step
     mine = task if sharded else dataclasses.replace(task, examples=distributed.shard_rows(task.examples))
-    from clinical_mpt.ranking import can_rank, rank_task  # eval.classification: rank scores nli/mcqa options
-
-    ranked = cfg.eval.classification == "rank" and can_rank(spec["type"])
+    ranked = cfg.eval.classification == "rank" and can_rank(spec["type"])  # nli/mcqa: rank the options
     predict = rank_task if ranked else predict_task
     preds = predict(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
-                    desc=f"{method} {setting} {spec['name']}")
+                    desc=f"{method} {setting.name} {spec['name']}")
     preds = preds if sharded else distributed.gather_rows(preds)
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
-    record = {"key": key, "method": method, "setting": setting, "task": spec["name"], "type": spec["type"],
+    record = {"key": key, "method": method, "setting": setting.name, "task": spec["name"], "type": spec["type"],
               "metric": primary, "score": metrics[primary], "metrics": metrics,
               "classification": "rank" if ranked else "generate",
               "trainable_parameters": fitted.trainable_parameters, "bytes_per_task": fitted.bytes_per_task,
@@ -139,7 +66,7 @@ def evaluate_one(ctx, method: str, spec: dict, setting: str, shots, seed: int, f
     if distributed.is_main():
         write_jsonl(folder / "predictions.jsonl", preds)
         write_json(folder / "metrics.json", record)
-        print(f"  {method:<16} {setting:<10} {spec['name']:<26} {primary:<9} {metrics[primary]:.3f}", flush=True)
+        print(f"  {method:<16} {setting.name:<10} {spec['name']:<26} {primary:<9} {metrics[primary]:.3f}", flush=True)
     distributed.barrier()
     return record
 
@@ -153,11 +80,11 @@ def aggregate(records: list[dict], backbone_params: int) -> dict:
         m["trainable_parameters"] = max(m["trainable_parameters"], r["trainable_parameters"])
         m["bytes_per_task"] = max(m["bytes_per_task"], r["bytes_per_task"])
         entry = {"type": r["type"], "metric": r["metric"], "score": r["score"], "metrics": r["metrics"]}
-        if r["setting"] == "full":
+        group = parse_setting(r["setting"]).group
+        if group == "full":
             m["tasks"][r["task"]] = entry
         else:
-            k = r["setting"][1:].split("-")[0]
-            m["shots"].setdefault(k, {"tasks": {}})["tasks"].setdefault(
+            m["shots"].setdefault(group, {"tasks": {}})["tasks"].setdefault(
                 r["task"], {"type": r["type"], "metric": r["metric"], "scores": []})["scores"].append(r["score"])
     for m in methods.values():
         m["trainable_fraction"] = m["trainable_parameters"] / backbone_params
@@ -215,26 +142,24 @@ def print_table(results: dict) -> None:
 
 def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None,
                  resume: bool = False) -> dict:
+    from clinical_mpt import distributed
     from clinical_mpt.data.suite import load_suite, select_tasks
-    from clinical_mpt.methods import NEEDS_META_PROMPT
-    from clinical_mpt.recipes.adapt import method_context
+    from clinical_mpt.methods.table import NEEDS_META_PROMPT
+    from clinical_mpt.recipes.fit import method_context
 
     ctx = method_context(cfg, backbone, out, need_meta=bool(NEEDS_META_PROMPT & set(cfg.methods)), resume=resume)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     records = []
-    for method in cfg.methods:
-        for setting, shots, seed in settings(cfg.protocol, cfg.seed):
-            if runs_for(method, shots, cfg.protocol.shot_methods):
-                for i, spec in enumerate(specs):
-                    records.append(evaluate_one(ctx, method, spec, setting, shots, seed + i, force))
-    from clinical_mpt import distributed
+    for method, setting in runs(cfg):
+        for i, spec in enumerate(specs):  # task i trains with seed setting.seed + i
+            records.append(evaluate_one(ctx, method, spec, setting, setting.seed + i, force))
 
     methods = aggregate(records, backbone.num_parameters)
     if not distributed.is_main():
         return {"methods": methods}
     from clinical_mpt.recipes.measure import add_measurements
 
-    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s + methods["majority"]; paired
+    measured = add_measurements(methods, cfg, out, specs, records)  # ci95s; majority, paired
     results = write_results(cfg, backbone, out, methods, time.time() - (started or time.time()),
                             compute_seconds(out, records), measured)
     print_table(results)

@@ -6,9 +6,9 @@ gold splits, and adds to the aggregated `methods` (see recipes/evaluate.aggregat
     methods[m]["tasks"][t]["ci95"]                 bootstrap over the task's test examples
     methods[m]["average_ci95"]                     each task resampled independently, then averaged
     methods[m]["shots"][k]["tasks"][t]["ci95"]     over seeds and examples; shots[k]["ci95"] likewise
-    methods["majority"]                            the majority-answer row, laid out as a method
-                                                   (tasks[t]: type, metric, score, metrics, answer)
 and at the top level:
+    "majority": the majority-answer row, laid out as a method (tasks[t]: type, metric, score, metrics,
+                answer); not a method, so it is not under "methods"
     "paired":   [{"a", "b", "setting", "delta", "ci95", "tasks", "seeds"}]   paired bootstrap of
                 average(a) - average(b)
     "classification": eval.classification ("rank" | "generate")
@@ -24,8 +24,6 @@ from pathlib import Path
 
 from clinical_mpt import stats
 
-PAIRED_A = ("mpt", "mpt-vectors", "mpt-full-prompt")   # the MPT variants ...
-PAIRED_B = ("pt", "lora")                               # ... against the baselines, where both were run
 
 
 def setting_shots(setting: str) -> str | None:
@@ -79,11 +77,14 @@ def add_intervals(methods: dict, cells: dict, ns: dict) -> None:
 
 
 def paired_entries(methods: dict, cells: dict, ns: dict) -> list[dict]:
-    """Paired deltas of each MPT variant against pt and lora, at full data and every k both ran,
+    """Paired deltas of each method that starts from P* against each paired reference of the method
+    table (pt, lora), at full data and every k both ran,
     over the tasks and seeds both have."""
+    from clinical_mpt.methods.table import PAIRED_REFERENCES, TABLE
+
     entries = []
-    for a in (m for m in PAIRED_A if m in methods):
-        for b in (m for m in PAIRED_B if m in methods):
+    for a in (m for m in TABLE if TABLE[m].needs_meta_prompt and m in methods):
+        for b in (m for m in PAIRED_REFERENCES if m in methods):
             for shots in [None, *sorted(set(methods[a]["shots"]) & set(methods[b]["shots"]), key=int)]:
                 tasks = sorted({t for (m, s, t) in cells if m == a and setting_shots(s) == shots}
                                & {t for (m, s, t) in cells if m == b and setting_shots(s) == shots})
@@ -98,7 +99,7 @@ def paired_entries(methods: dict, cells: dict, ns: dict) -> list[dict]:
 
 def majority_row(cfg, specs: list[dict], gold: dict) -> dict:
     """Each target task's majority baseline (most frequent training answer) on the evaluated split, in
-    the layout of a method (so the report's tables show it as a row: `report.tables` "majority")."""
+    the layout of a method (the report's tables show it as their first row)."""
     from clinical_mpt.data.suite import load_split
     from clinical_mpt.majority import majority_baseline
 
@@ -115,12 +116,11 @@ def majority_row(cfg, specs: list[dict], gold: dict) -> dict:
 
 
 def add_measurements(methods: dict, cfg, out: Path, specs: list[dict], records: list[dict]) -> dict:
-    """Add the intervals and the `majority` row to `methods` (in place) and return results.json's new
-    top-level keys: `paired`, `classification` and `bootstrap` (how the intervals were drawn).
+    """Add the intervals to `methods` (in place) and return results.json's new top-level keys: `majority`,
+    `paired`, `classification` and `bootstrap` (how the intervals were drawn).
     `records`: the run's (method, setting, task) records that `methods` aggregates."""
     cells, ns, gold = load_cells(Path(out), cfg, specs, records)
     add_intervals(methods, cells, ns)
     paired = paired_entries(methods, cells, ns)
-    methods["majority"] = majority_row(cfg, specs, gold)
-    return {"paired": paired, "classification": cfg.eval.classification,
+    return {"majority": majority_row(cfg, specs, gold), "paired": paired, "classification": cfg.eval.classification,
             "bootstrap": {"resamples": stats.RESAMPLES, "seed": stats.SEED, "interval": "percentile, 95 %"}}

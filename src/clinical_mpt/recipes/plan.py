@@ -18,6 +18,7 @@ from pathlib import Path
 
 from clinical_mpt.backbone_shapes import BackboneShape, builtin_shape, resolve_backbone, shape_from_hf_config
 from clinical_mpt.errors import ConfigError
+from clinical_mpt.protocol import runs
 from clinical_mpt.roi import (DEFAULT_LORA_TARGETS, PEFT_STATE_BYTES, activation_bytes, compute_roi, human_bytes,
                               human_count, lora_parameters)
 
@@ -113,16 +114,12 @@ def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes:
 
 def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "none") -> dict:
     """Everything `format_plan` prints, as plain numbers."""
-    from clinical_mpt.recipes.evaluate import runs_for, settings
-
     shape, shape_origin = backbone_shape(cfg)
     sources, targets, n_train, origin = task_names(cfg)
     L, r, d = cfg.prompt.length, cfg.prompt.rank, shape.hidden_size
     mem = memory(cfg, shape, len(sources), len(targets), processes, sharding)
     mem["teacher_cache"] *= n_train
-    shot_methods = getattr(cfg.protocol, "shot_methods", [])
-    evals = [(m, s) for m in cfg.methods for s, k, _ in settings(cfg.protocol, cfg.seed)
-             if runs_for(m, k, shot_methods)]
+    evals = [(m, s.name) for m, s in runs(cfg)]
     return {"command": command, "stages": STAGES.get(command, STAGES["run"]), "processes": processes,
             "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,

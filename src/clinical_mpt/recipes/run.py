@@ -20,7 +20,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     if (code := common.launch_or_plan(args)) is not None:
         return code
-    from clinical_mpt.methods import NEEDS_META_PROMPT
+    from clinical_mpt.methods.table import NEEDS_META_PROMPT
     from clinical_mpt.recipes.adapt import run_adapt
     from clinical_mpt.recipes.distill import run_distill
     from clinical_mpt.recipes.evaluate import run_evaluate

@@ -17,7 +17,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.table import NEEDS_META_PROMPT, TRAINABLE
+from clinical_mpt.protocol import Setting, method_key, with_lr, with_target_steps
 from clinical_mpt.recipes import common
 
 DEV_EXAMPLES = 32
@@ -31,30 +32,12 @@ def configure(parser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML run config (see configs/)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config fields, e.g. baselines.pt.steps=50")
     parser.add_argument("--out", help="the run folder (default: the config's `out`); MPT methods read its distill/")
-    parser.add_argument("--method", required=True, help="mpt, mpt-vectors, mpt-full-prompt, pt, lora or full")
+    parser.add_argument("--method", required=True, help=", ".join(TRAINABLE))
     parser.add_argument("--lr", type=float, action="append", required=True, metavar="LR",
                         help="a learning rate to try (repeat the flag for several)")
     parser.add_argument("--task", action="append", metavar="NAME",
                         help="a target task to sweep on (repeatable; default: the config's targets)")
     parser.add_argument("--shots", type=int, metavar="K", help="sweep the K-shot setting instead of full data")
-
-
-def with_lr(cfg, method: str, lr: float):
-    """A copy of `cfg` whose `method` trains with learning rate `lr`."""
-    from clinical_mpt.config import METHODS
-
-    r = dataclasses.replace
-    if method in METHODS and method.startswith("mpt"):
-        return r(cfg, adapt=r(cfg.adapt, train=r(cfg.adapt.train, lr=lr)))
-    b = cfg.baselines
-    if method == "pt":
-        return r(cfg, baselines=r(b, pt=r(b.pt, lr=lr)))
-    if method == "lora":
-        return r(cfg, baselines=r(b, lora=r(b.lora, train=r(b.lora.train, lr=lr))))
-    if method == "full":
-        return r(cfg, baselines=r(b, full=r(b.full, lr=lr)))
-    raise ConfigError(f"--method: {method!r} trains nothing or is unknown; choose mpt, mpt-vectors, "
-                      "mpt-full-prompt, pt, lora or full")
 
 
 def dev_loss(fitted, dev, pad_id: int, batch_size: int) -> float:
@@ -96,15 +79,13 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
     from clinical_mpt.batching import encode_task
     from clinical_mpt.data.jsonl import write_json
     from clinical_mpt.data.suite import load_split, load_suite, select_tasks
-    from clinical_mpt.methods import NEEDS_META_PROMPT
-    from clinical_mpt.recipes.adapt import method_context, setting_name
-    from clinical_mpt.recipes.evaluate import fit_method, method_key, with_target_steps
+    from clinical_mpt.recipes.fit import fit_or_load, method_context
 
     with_lr(cfg, method, 0.0)  # an untrainable or unknown method: the error that lists the choices
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", tasks or cfg.data.target_tasks)
     if shots and cfg.protocol.shot_steps:
         cfg = with_target_steps(cfg, cfg.protocol.shot_steps)
-    setting = "full" if shots is None else setting_name(shots, cfg.seed)
+    setting = Setting(shots, cfg.seed)
     tok = backbone.tokenizer
     results: dict = {}
     for lr in lrs:
@@ -113,14 +94,15 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
         ctx = dataclasses.replace(ctx, out=out / "sweeps" / method / f"lr{lr:g}")
         losses = {}
         for i, spec in enumerate(specs):
-            fitted = fit_method(ctx, method, spec, setting, shots, cfg.seed + i)  # the seed `evaluate` uses
+            fitted = fit_or_load(ctx, method, spec, setting, cfg.seed + i)  # the seed `evaluate` uses
             dev = encode_task(tok, load_split(cfg.data.suite, spec, "dev", DEV_EXAMPLES),
                               cfg.data.max_input_tokens, cfg.data.max_target_tokens)
             losses[spec["name"]] = round(dev_loss(fitted, dev, tok.pad_token_id, cfg.eval.batch_size), 4)
             print(f"  {method} lr {lr:g} {spec['name']:<26} dev loss {losses[spec['name']]:.4f}", flush=True)
         losses["mean"] = round(sum(losses.values()) / len(specs), 4)
         results[f"{lr:g}"] = losses
-    record = {"method": method, "setting": setting, "criterion": "mean token loss of the gold answers on the dev split",
+    record = {"method": method, "setting": setting.name,
+              "criterion": "mean token loss of the gold answers on the dev split",
               "dev_examples_per_task": DEV_EXAMPLES, "tasks": [s["name"] for s in specs], "lrs": results,
               "config_key": method_key(with_lr(cfg, method, 0.0), method)}
     path = out / "sweeps" / f"{method}{'' if shots is None else f'-k{shots}'}.json"

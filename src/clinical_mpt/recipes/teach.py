@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from clinical_mpt.protocol import stage_key
 from clinical_mpt.recipes import common
 
 
@@ -50,7 +51,7 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
     from clinical_mpt.data.suite import load_suite, select_tasks
 
     folder = out / "teachers"
-    key = common.stage_key(cfg, ("backbone", "data", "prompt", "teach"))
+    key = stage_key(cfg, ("backbone", "data", "prompt", "teach"))
     if not force and common.stage_done(folder, key):
         print(f"teach: already done in {folder} (use --force to re-run)")
         return folder

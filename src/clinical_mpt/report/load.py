@@ -10,7 +10,8 @@ Layout checked here (everything else in the file is passed through untouched):
                           "shots": {"k": {"tasks": {task: {"type", "metric", "scores": [float per seed],
                                                            "score": mean, "std": float, "ci95"?: [lo, hi]}},
                                           "average": float, "std": float, "ci95"?: [lo, hi]}}}},
-     "paired"?: [{"a": method, "b": method, "setting": "full" | "k16", "delta": float, "ci95": [lo, hi]}]}
+     "paired"?: [{"a": method, "b": method, "setting": "full" | "k16", "delta": float, "ci95": [lo, hi]}],
+     "majority"?: {the layout of a method: each task's majority answer scored with its metric}}
 
 Keys marked ? are optional (runs made before the study protocol lack them); where present they are checked.
 
@@ -116,6 +117,8 @@ def check_results(results, path: Path) -> dict:
     for name, m in methods.items():
         _check_method(m, path, f"methods.{name}")
     _check_paired(results.setdefault("paired", []), path)
+    if "majority" in results:
+        _check_method(results["majority"], path, "majority")
     for key in ("backbone", "config"):
         if not isinstance(results.setdefault(key, {}), dict):
             _fail(path, key, "must be an object")

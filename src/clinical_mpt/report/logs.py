@@ -19,6 +19,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinical_mpt.protocol import META_SUFFIX, adapt_method, parse_setting, parse_variant
+
 Curve = list[tuple[int, float]]  # [(step, value)] with increasing steps
 
 
@@ -84,23 +86,18 @@ def mean_curve(curves: list[Curve]) -> Curve:
 
 
 def setting_group(setting: str) -> str | None:
-    """"full" -> "full", "k16-s0" -> "16", "k0" or anything else -> None."""
-    if setting == "full":
-        return "full"
-    k = setting[1:].split("-")[0]
-    if setting.startswith("k") and "-s" in setting and k.isdigit():
-        return k
-    return None
+    """"full" -> "full", "k16-s0" -> "16", "k0" (nothing trained) or anything else -> None."""
+    parsed = parse_setting(setting)
+    return parsed.group if parsed is not None and parsed.shots != 0 else None
 
 
 def _target_logs(run_dir: Path):
     """(method, setting group, log path) for every target-adaptation log of the run."""
     for path in sorted(run_dir.glob("adapt/*/log.jsonl")):
-        name = path.parent.name
-        meta = name.endswith("-metaprompt")
-        group = setting_group(name.removesuffix("-metaprompt"))
+        _, meta = parse_variant(path.parent.name)
+        group = setting_group(path.parent.name.removesuffix(META_SUFFIX))
         if group:
-            yield ("mpt-full-prompt" if meta else "mpt"), group, path
+            yield adapt_method(meta), group, path
     for path in sorted(run_dir.glob("targets/*/*/log.jsonl")):
         group = setting_group(path.parent.name)
         if group:

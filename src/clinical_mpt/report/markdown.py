@@ -113,7 +113,7 @@ def full_data_section(results: dict, plots: dict) -> list[str]:
         "Trainable % = trainable parameters per task / backbone parameters × 100."
         + (" *Majority / chance* answers every example with the task's most frequent training label (or "
            "option letter, or answer): a method at or below it has learned nothing about the task."
-           if "majority" in results["methods"] else ""), ""]
+           if "majority" in results else ""), ""]
     intervals = tables.task_interval_table(results)
     if len(intervals.rows) > 3:
         lines += ["### 95 % intervals per task", "", _table(intervals), "",

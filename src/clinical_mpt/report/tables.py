@@ -12,21 +12,12 @@ import math
 from dataclasses import dataclass, field
 
 from clinical_mpt.data.canonical import TYPES
+from clinical_mpt.methods.table import METHOD_NAMES, ROWS
 
-METHOD_ORDER = ("majority", "zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt-vectors", "mpt",
-                "deep-mpt-full-prompt", "deep-mpt")  # then the others (e.g. prefix) in results order
-METHOD_LABELS = {
-    "majority": "Majority / chance",
-    "zero-shot": "Zero-shot",
-    "deep-mpt-full-prompt": "Deep MPT (P*, u, v)",
-    "deep-mpt": "Deep MPT (u, v)",
-    "full": "Full fine-tuning",
-    "lora": "LoRA",
-    "pt": "Prompt tuning",
-    "mpt-full-prompt": "MPT (P*, u, v)",
-    "mpt-vectors": "MPT (u, v)",
-    "mpt": "MPT (u, v)",
-}
+METHOD_ORDER = tuple(reversed(METHOD_NAMES))  # baselines first, MPT last: the method table read bottom-up
+METHOD_LABELS = {r.name: r.label for r in ROWS}
+MAJORITY = "majority"  # results.json's top-level majority-answer row, shown first in the full-data tables
+MAJORITY_LABEL = "Majority / chance"
 TYPE_LABELS = {"ner": "NER", "re": "RE", "qa": "QA", "mcqa": "MCQA", "nli": "NLI", "summarization": "Summarization"}
 MISSING = "–"
 DIGITS = 3
@@ -51,7 +42,12 @@ class Table:
 # ---------------------------------------------------------------- formatting
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    return MAJORITY_LABEL if method == MAJORITY else METHOD_LABELS.get(method, method)
+
+
+def full_data_rows(results: dict) -> dict:
+    """The full-data table's rows: the majority row (when the run has one), then the methods."""
+    return ({MAJORITY: results[MAJORITY]} if MAJORITY in results else {}) | results["methods"]
 
 
 def type_label(type_: str) -> str:
@@ -154,11 +150,12 @@ def _head(first: str, columns: list[Column], tail: list[str]) -> Table:
 # ---------------------------------------------------------------- tables
 
 def main_table(results: dict) -> Table:
-    """Table 2: methods x full-data task scores, Average, Trainable % and parameters per task."""
-    methods = results["methods"]
+    """Table 2: methods x full-data task scores, Average, Trainable % and parameters per task (the
+    majority row first)."""
+    methods = full_data_rows(results)
     columns = task_columns(results)
     table = _head("Method", columns, ["Average", "Trainable %", "Params / task"])
-    order = [m for m in method_order(methods) if methods[m]["tasks"]]
+    order = [m for m in [MAJORITY, *method_order(results["methods"])] if m in methods and methods[m]["tasks"]]
     grid = [[methods[m]["tasks"].get(c.task, {}).get("score") for c in columns] + [methods[m]["average"]]
             for m in order]
     texts = [[format_score(v) for v in row] for row in grid]

@@ -1,0 +1,207 @@
+"""The evaluation protocol, torch-free: settings and their names, the runs of a config, where a run's
+artifacts live, and the config keys that decide when a finished stage or result can be reused.
+
+    Setting(None, seed)  "full"     every training example
+    Setting(0, seed)     "k0"       zero-shot: no target training (the seed is not in the name)
+    Setting(k, seed)     "k16-s0"   k examples drawn with `seed`
+
+A run is (method, setting); every target task of a run trains with seed `setting.seed + task index`.
+Method facts (config section, learning-rate fields, what it trains) come from methods/table.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinical_mpt.config import RunConfig, to_dict
+from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.table import TABLE, TRAINABLE, adapt_rows, row
+
+META_SUFFIX = "-metaprompt"  # adapt/<setting>-metaprompt: target prompts that also trained P*
+
+
+@dataclass(frozen=True)
+class Setting:
+    shots: int | None  # None: full data; 0: zero-shot; k: k examples
+    seed: int | None   # the draw (and training) seed; None only when parsed from a name without one
+
+    @property
+    def name(self) -> str:
+        """full (all training data), k0 (zero-shot) or k16-s0 (16 examples drawn with seed 0)."""
+        if self.shots is None:
+            return "full"
+        return "k0" if self.shots == 0 else f"k{self.shots}-s{self.seed}"
+
+    @property
+    def group(self) -> str:
+        """What results.json and the report pool over seeds: "full" or the k as a string."""
+        return "full" if self.shots is None else str(self.shots)
+
+
+def parse_setting(name: str) -> Setting | None:
+    """The inverse of `Setting.name` ("full", "k0", "k16-s0"); None for anything else."""
+    if name == "full":
+        return Setting(None, None)
+    if name == "k0":
+        return Setting(0, None)
+    k, sep, seed = name.removeprefix("k").partition("-s")
+    if name.startswith("k") and sep and k.isdigit() and seed.lstrip("-").isdigit() and int(k) > 0:
+        return Setting(int(k), int(seed))
+    return None
+
+
+def variant_name(setting: Setting, trains_meta_prompt: bool) -> str:
+    """The adapt/ folder of MPT target prompts: the setting name, + "-metaprompt" when P* trained too."""
+    return setting.name + (META_SUFFIX if trains_meta_prompt else "")
+
+
+def parse_variant(name: str) -> tuple[Setting | None, bool]:
+    """adapt/ folder name -> (its setting or None, whether P* was trained)."""
+    return parse_setting(name.removesuffix(META_SUFFIX)), name.endswith(META_SUFFIX)
+
+
+def adapt_method(trains_meta_prompt: bool) -> str:
+    """The method of the `adapt` stage and of its adapt/<variant> folders: the table's first row with
+    artifacts in adapt/ that trains P* (or not)."""
+    return adapt_rows(trains_meta_prompt)[0].name
+
+
+def settings(protocol, full_seed: int = 0) -> list[Setting]:
+    """The settings of a `protocol` config; full data trains with `full_seed`, k0 with the first seed."""
+    out = [Setting(None, full_seed)] if protocol.full_data else []
+    for k in protocol.shots:
+        for seed in ([protocol.seeds[0]] if k == 0 else protocol.seeds):
+            out.append(Setting(k, seed))
+    return out
+
+
+def runs_for(method: str, setting: Setting, shot_methods: list) -> bool:
+    """A method that trains nothing runs once (full setting); k = 0 runs only for methods that start
+    from the meta-prompt (an untrained pt/lora/full would be meaningless)."""
+    r = row(method)
+    if not r.trains:
+        return setting.shots is None
+    if setting.shots is not None and shot_methods and method not in shot_methods:
+        return False
+    return setting.shots != 0 or r.needs_meta_prompt
+
+
+def runs(cfg: RunConfig) -> list[tuple[str, Setting]]:
+    """Every (method, setting) of a config, method by method, in the order `evaluate` runs them."""
+    shot_methods = getattr(cfg.protocol, "shot_methods", [])
+    return [(m, s) for m in cfg.methods for s in settings(cfg.protocol, cfg.seed) if runs_for(m, s, shot_methods)]
+
+
+def artifact_dir(out: Path, method: str, setting: Setting) -> Path:
+    """The folder of a run's trained artifacts (one subfolder per task) and its log.jsonl:
+    OUT/adapt/<variant> for rows with artifacts "adapt" (the MPT methods), else OUT/targets/<method>/<setting>."""
+    r = row(method)
+    if r.artifacts == "adapt":
+        return Path(out) / "adapt" / variant_name(setting, r.trains_meta_prompt)
+    return Path(out) / "targets" / r.artifact_owner / setting.name
+
+
+# ---- config keys ------------------------------------------------------------------------------------
+
+# Settings that change where or how a stage runs, not what it computes: left out of stage keys, so moving
+# a run to another device, turning on gradient checkpointing or caching teacher outputs on disk reuses
+# the stages already finished.
+EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "compile", "shape"), "distill": ("teacher_cache",)}
+SHARED = ("backbone", "data", "prompt")        # what every stage depends on
+META_STAGES = ("teach", "distill")              # what the meta-prompt depends on
+
+
+def section(d: dict, path: str):
+    """The value at a dotted path ("baselines.lora") of a config dict."""
+    for part in path.split("."):
+        d = d[part]
+    return d
+
+
+def train_sections(d: dict) -> list[dict]:
+    """Every train config (a dict with 'log_to') nested in the config dict `d`."""
+    found = [d] if "log_to" in d else []
+    for value in d.values():
+        if isinstance(value, dict):
+            found += train_sections(value)
+    return found
+
+
+def keyed_dict(cfg: RunConfig) -> dict:
+    """The config as a dict, without what changes where or how work runs rather than what it computes
+    (execution-only settings, where training curves are logged)."""
+    d = to_dict(cfg)
+    for name, fields in EXECUTION_ONLY.items():
+        for f in fields:
+            d[name].pop(f, None)
+    for train_cfg in train_sections(d):
+        train_cfg.pop("log_to", None)
+    if d["backbone"].get("load_in") == "none":  # quantised weights change the numbers: keyed only when asked for
+        d["backbone"].pop("load_in")
+    return d
+
+
+def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
+    """Hash of the config sections (top-level or dotted) a stage depends on, execution-only settings left out."""
+    d = keyed_dict(cfg)
+    blob = json.dumps({s: section(d, s) for s in sections} | {"seed": cfg.seed}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _upstream(method: str) -> tuple[str, ...]:
+    return META_STAGES if row(method).needs_meta_prompt else ()
+
+
+def method_key(cfg: RunConfig, method: str) -> str:
+    """Config key of one method's results: the shared sections, the eval section and the method's own
+    section from the table (a top-level one, e.g. adapt, joins the hash; a nested one, e.g. baselines.pt,
+    is hashed on its own so that changing one baseline's learning rate does not redo the others)."""
+    r = row(method)
+    base = SHARED + ("eval",) + _upstream(method)
+    if r.section and "." not in r.section:
+        return stage_key(cfg, base + (r.section,))
+    own = section(keyed_dict(cfg), r.section) if r.section else {}  # a method without settings hashes {}
+    return stage_key(cfg, base) + hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def artifact_key(cfg: RunConfig, method: str, setting: Setting, seed: int) -> str:
+    """Config key of one task's trained artifact: a saved one with this key is loaded, not retrained.
+    Methods that share artifacts (mpt, mpt-vectors) get the same key."""
+    r = row(method)
+    own = stage_key(cfg, (r.section,) if r.section else ())
+    return stage_key(cfg, SHARED + _upstream(method)) + f"-{setting.shots}-{seed}-{r.trains_meta_prompt}-{own}"
+
+
+# ---- config rewrites ----------------------------------------------------------------------------------
+
+def replace_path(obj, path: str, value):
+    """A copy of the dataclass `obj` with the field at dotted `path` set to `value`."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return dataclasses.replace(obj, **{head: value})
+    return dataclasses.replace(obj, **{head: replace_path(getattr(obj, head), rest, value)})
+
+
+def with_lr(cfg: RunConfig, method: str, lr: float, fields: tuple[str, ...] | None = None) -> RunConfig:
+    """A copy of `cfg` whose `method` trains with learning rate `lr` (every lr field of its row, or `fields`)."""
+    r = TABLE.get(method)
+    if r is None or not r.lr_fields:
+        raise ConfigError(f"--method: {method!r} trains nothing or is unknown; choose {', '.join(TRAINABLE)}")
+    for path in fields or r.lr_fields:
+        if path not in r.lr_fields:
+            raise ConfigError(f"{path!r} is not a learning-rate field of {method}; "
+                              f"choose {', '.join(r.lr_fields)}")
+        cfg = replace_path(cfg, path, lr)
+    return cfg
+
+
+def with_target_steps(cfg: RunConfig, steps: int) -> RunConfig:
+    """A copy of `cfg` whose target-task trainings (every method's TrainConfig) all run `steps` steps."""
+    for path in dict.fromkeys(r.train for r in TABLE.values() if r.train):
+        cfg = replace_path(cfg, path + ".steps", steps)
+    return cfg
+

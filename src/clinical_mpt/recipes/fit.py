@@ -1,0 +1,106 @@
+"""One fit path for every method: `fit_or_load(ctx, method, spec, setting, seed) -> Fitted`.
+
+The method's row (methods/table.py) says everything that differs between methods; this file does what
+is the same for all: draw the setting's training examples, refuse a backbone-training method on a
+sharded backbone, call the row's `fit`, and save its tensors as one artifact schema
+
+    protocol.artifact_dir(OUT, method, setting)/<task>/{config.json, prompt.safetensors}
+    protocol.artifact_dir(OUT, method, setting)/log.jsonl
+
+A row with `load_prompt` (the MPT methods) reloads a saved artifact whose config key matches instead
+of training again, so `adapt` and `evaluate` share the same target prompts.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from clinical_mpt import distributed
+from clinical_mpt.artifacts import load_artifact, save_artifact
+from clinical_mpt.errors import ConfigError
+from clinical_mpt.methods.base import Fitted, MethodContext
+from clinical_mpt.methods.table import BACKBONE_FREE, row
+from clinical_mpt.protocol import Setting, artifact_dir, artifact_key
+
+
+def pick_shots(examples: list[dict], shots: int | None, seed: int, task: str) -> list[dict]:
+    """All examples (shots None) or k of them drawn with `seed`; k larger than the data is an error."""
+    if shots is None:
+        return examples
+    if shots > len(examples):
+        raise ConfigError(f"k-shot: {shots} is larger than the {len(examples)} training examples of {task}")
+    return random.Random(seed).sample(examples, shots)
+
+
+def load_target_train(cfg, tokenizer, spec: dict, shots: int | None, seed: int):
+    """The (k-shot) training split of a target task, encoded."""
+    from clinical_mpt.batching import encode_task
+    from clinical_mpt.data.suite import load_split
+
+    task = load_split(cfg.data.suite, spec, "train", cfg.data.max_train_examples)
+    task.examples = pick_shots(task.examples, shots, seed, spec["name"])
+    return encode_task(tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
+
+
+def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False) -> MethodContext:
+    """What the methods share; with the run's distilled meta-prompt (OUT/distill) when `need_meta`."""
+    ctx = MethodContext(backbone, cfg, out, resume=resume)
+    if need_meta:
+        ctx.meta, meta_cfg = load_artifact(Path(out) / "distill", backbone.fingerprint)
+        ctx.meta_tasks = meta_cfg["tasks"]
+    return ctx
+
+
+def check_unsharded(method: str, model) -> None:
+    """A method that trains backbone weights needs a whole private copy, which FSDP / ZeRO-3 do not give."""
+    if row(method).trains_backbone and distributed.sharded(model):
+        raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP or "
+                          f"ZeRO-3 run the prompt methods ({', '.join(BACKBONE_FREE)}) and the weight baselines "
+                          "with ddp.yaml")
+
+
+def load_saved(ctx: MethodContext, method: str, folder: Path, key: str) -> Fitted | None:
+    """The saved artifact in `folder` as a Fitted, when its row can reload it and its key is `key`."""
+    load_prompt = row(method).load_prompt()
+    if load_prompt is None or not (folder / "config.json").is_file():
+        return None
+    tensors, info = load_artifact(folder, ctx.backbone.fingerprint)
+    if info.get("key") != key:
+        return None
+    return Fitted(ctx.backbone.model, load_prompt(ctx, tensors), info["trainable_parameters"],
+                  info.get("bytes_per_task", 4 * info["task_parameters"]), tensors)
+
+
+def artifact_config(ctx: MethodContext, method: str, spec: dict, setting: Setting, seed: int, folder: Path,
+                    n_examples: int, fitted: Fitted, key: str) -> dict:
+    """config.json of a target artifact: the same fields for every method, plus the method's own `info`."""
+    return {"kind": "target", "method": row(method).artifact_owner, "task": spec["name"], "type": spec["type"],
+            "instruction": spec.get("instruction"), "prompt_length": ctx.cfg.prompt.length,
+            "variant": folder.parent.name, "shots": setting.shots, "seed": seed, "train_examples": n_examples,
+            "trainable_parameters": fitted.trainable_parameters,
+            "task_parameters": sum(t.numel() for t in fitted.tensors.values()),
+            "bytes_per_task": fitted.bytes_per_task, **fitted.info, "key": key}
+
+
+def fit_or_load(ctx: MethodContext, method: str, spec: dict, setting: Setting, seed: int) -> Fitted:
+    """Train `method` on target task `spec` in `setting` with `seed` (or reload its saved artifact); rank 0
+    saves the per-task tensors. Under a launch every rank trains its slice of each batch."""
+    r = row(method)
+    check_unsharded(method, ctx.backbone.model)
+    cfg, bb = ctx.cfg, ctx.backbone
+    folder = artifact_dir(ctx.out, method, setting) / spec["name"]
+    key = artifact_key(cfg, method, setting, seed)
+    if (saved := load_saved(ctx, method, folder, key)) is not None:
+        return saved
+    task = load_target_train(cfg, bb.tokenizer, spec, setting.shots, seed)
+    if not r.trains:
+        task.encoded = []
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fitted = r.fit()(ctx, task, seed, folder.parent / "log.jsonl")
+    if fitted.tensors and distributed.is_main():
+        save_artifact(folder, fitted.tensors,
+                      artifact_config(ctx, method, spec, setting, seed, folder, len(task.examples), fitted, key),
+                      bb.fingerprint)
+    distributed.barrier()  # rank 0 has saved
+    return fitted
