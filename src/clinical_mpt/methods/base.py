@@ -23,6 +23,7 @@ class Fitted:
     trainable_parameters: int            # parameters updated for this task (0 when nothing was trained)
     bytes_per_task: int                  # what must be stored per task to serve it
     tensors: dict = field(default_factory=dict)  # the per-task tensors to save (prompt methods)
+    prefix: torch.Tensor | None = None   # (layers, 2, kv_heads, L, head_dim) deep prompt for the KV cache
 
 
 @dataclass
@@ -48,8 +49,10 @@ def answer_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
 
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
-                   resume: bool = False) -> list[dict]:
+                   resume: bool = False, forward=answer_hidden_and_logits) -> list[dict]:
     """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None.
+    `forward`: modeling.answer_hidden_and_logits, or deep_modeling.deep_answer_hidden_and_logits for
+    deep prompts (prompt_fn then returns prefixes (m, layers, 2, kv_heads, L, head_dim)).
 
     Every rank samples the same global batch and runs its slice (distributed.py); in one process
     the slice is the whole batch and the loss is unscaled.
@@ -66,7 +69,7 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
                 return distributed.zero_loss(params), {}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
-        _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
+        _, logits, targets = forward(model, prompt_fn, task_ids, collate(rows, pad_id))
         share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
         return lm_loss(logits, targets) * share, {}
 
