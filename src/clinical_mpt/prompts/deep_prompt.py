@@ -25,7 +25,8 @@ The per-layer rows view used by Deep MPT: prefix_l as an (L, D) matrix with D = 
 Sliding-window layers (gpt-oss): the prefix is *not* pinned. Its keys sit at cache positions 0..L-1
 and the model's own sliding-window mask applies to them like to any token, in training, evaluation
 and serving alike (and as in peft). With window W, a text token at cache position p >= W no longer
-sees the prefix in the sliding layers; the full-attention layers always see it. `layers_seeing_prefix`
+sees the first prefix position in the sliding layers, and from p = W + L - 1 on none of it; the
+full-attention layers always see the whole prefix. `prefix_positions_seen`
 states this rule; docs/method.md ("Deep MPT") explains the choice.
 """
 
@@ -143,12 +144,13 @@ def text_mask_and_positions(attention_mask: torch.Tensor, length: int):
     return mask, positions
 
 
-def layers_seeing_prefix(layer_types: list[str], window: int, position: int) -> int:
-    """How many layers let a text token at cache position `position` attend to the whole prefix
-    (cache positions 0..L-1): every full-attention layer, and a sliding layer only while
-    position < window (HF's window: a query at p sees keys at p - window + 1 .. p; we do not pin the
-    prefix as sinks, so position 0 leaves the window at p = window)."""
-    return sum(t != "sliding_attention" or position < window for t in layer_types)
+def prefix_positions_seen(layer_types: list[str], window: int, length: int, position: int) -> list[int]:
+    """Per layer, how many of the L prefix positions (cache positions 0..L-1) a text token at cache
+    position `position` attends to. A full-attention layer: all L. A sliding layer (HF's window: a query
+    at p sees keys at p - window + 1 .. p): L - max(0, p - window + 1), at least 0. The prefix is not
+    pinned as attention sinks, so in a sliding layer a token at p >= window + L - 1 sees none of it."""
+    slid_out = max(0, position - window + 1)
+    return [length if t != "sliding_attention" else max(0, length - slid_out) for t in layer_types]
 
 
 class DeepPrompt(nn.Module):
