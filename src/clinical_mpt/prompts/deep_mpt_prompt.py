@@ -38,7 +38,7 @@ class DeepMPTPrompt(nn.Module):
 
     @classmethod
     def from_teachers(cls, teachers: torch.Tensor, rank: int = 1, init_std: float = 0.0,
-                      generator: torch.Generator | None = None) -> "DeepMPTPrompt":
+                      generator: torch.Generator | None = None) -> DeepMPTPrompt:
         """The distillation student: P* = the mean of the K deep teachers (K, layers, 2, kv, L, hd)."""
         return cls(to_rows(teachers.float().mean(0)), teachers.shape[0], teachers.shape[3], rank, init_std,
                    generator)
