@@ -222,3 +222,23 @@ def test_rows_share_one_prefix_per_task(tiny_backbone):
 def test_a_deep_prompt_refuses_a_wrong_shape():
     with pytest.raises(ValueError, match="layers, 2, kv_heads, L, head_dim"):
         DeepPrompt(torch.zeros(2, 5, 16))
+
+
+@pytest.mark.parametrize("setting", [{"dtype": "bfloat16"}, {"dtype": "float32", "gradient_checkpointing": True}])
+def test_fp32_prefix_gradients_on_a_bf16_or_checkpointed_backbone(tiny_backbone, setting):
+    """The prefix stays fp32 (cast only into the cache); a checkpointed backbone gives the same gradient."""
+    from clinical_mpt.backbone import load_backbone
+
+    def grad(backbone):
+        prompt = DeepPrompt(init_prefix(tiny_backbone.model, tiny_backbone.tokenizer, TEXT, 4))
+        ids, mask = _ids([40, 50, 60, 70], [80, 90, 100])
+        batch = {"input_ids": ids, "attention_mask": mask, "labels": ids.masked_fill(mask == 0, -100)}
+        _, logits, targets = deep_answer_hidden_and_logits(backbone.model, prompt, torch.zeros(2, dtype=torch.long),
+                                                           batch)
+        torch.nn.functional.cross_entropy(logits.float(), targets).backward()
+        return prompt.weight.grad
+
+    reference, other = grad(tiny_backbone), grad(load_backbone("tiny-random-llama", **setting))
+    assert other.dtype == torch.float32 and other.abs().sum() > 0
+    tolerance = 0.05 * reference.abs().max() if setting["dtype"] == "bfloat16" else 1e-6
+    assert (other - reference).abs().max() <= tolerance
