@@ -63,7 +63,10 @@ class PromptConfig:
     length: int = _f(100, "number of virtual tokens L of every soft prompt")
     rank: int = _f(1, "rank r of the task-specific factor u_k v_k^T (the study uses 1)")
     init: str = _f("vocab", "teacher prompt init: vocab (embeddings of random vocabulary tokens) | text | random")
-    init_text: str = _f("Extract the clinical information from the note.", "text used when init = text")
+    init_text: str = _f("Extract the clinical information from the note.", "text used when init = text, and "
+                                                                           "always by deep prompts (their K/V init)")
+    depth: str = _f("input", "input (prompts enter at the input embeddings) | deep (per-layer key/value prefixes "
+                             "in the attention cache: teachers and the distilled meta-prompt of deep-mpt)")
 
 
 @dataclass
@@ -114,6 +117,7 @@ class AdaptConfig:
                                         "multiplicatively, so they move on another scale than P*")
     lr_meta_prompt: float | None = _f(None, "peak learning rate of P* when it is trained (mpt-full-prompt; "
                                             "null = adapt.train.lr)")
+    deep: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.01))  # deep-mpt(-full-prompt)
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
     shot_seed: int = _f(0, "seed that picks the k-shot examples")
 
@@ -131,6 +135,7 @@ class LoraSettings:
 @dataclass
 class BaselinesConfig:
     pt: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.3))
+    prefix: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.01))  # deep prompt (P-Tuning v2)
     lora: LoraSettings = field(default_factory=LoraSettings)
     full: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=2e-5, batch_size=8))
 
@@ -193,6 +198,7 @@ _CHOICES = {
     ("BackboneConfig", "load_in"): ("none", "8bit", "4bit"),
     ("DistillConfig", "teacher_cache"): ("memory", "disk"),
     ("PromptConfig", "init"): ("vocab", "text", "random"),
+    ("PromptConfig", "depth"): ("input", "deep"),
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),
     ("EvalConfig", "classification"): ("rank", "generate"),

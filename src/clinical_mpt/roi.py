@@ -147,6 +147,22 @@ def compute_roi(shape: BackboneShape, n_tasks: int, prompt_length: int = 100, ra
     return {"backbone": shape.to_dict(), "inputs": inputs, "methods": methods}
 
 
+def deep_prompt_costs(shape: BackboneShape, prompt_length: int = 100, rank: int = 1, dtype_bytes: int = 2) -> dict:
+    """Per-task sizes of the deep prompt methods (docs/method.md, "Deep MPT"); D = 2·kv_dim per layer:
+      prefix    (P-Tuning v2) layers·L·D numbers per task.
+      deep-mpt  layers·r·(L + D) per task (u_l, v_l), plus one shared deep P* of layers·L·D for all tasks.
+    Stored at fp32; served as the task's K/V in the cache, layers·L·D values at dtype_bytes (the same size
+    as an input-level prompt's cached states), with no prompt prefill."""
+    big_l, dim = prompt_length, 2 * shape.kv_dim
+    served = shape.num_layers * big_l * dim * dtype_bytes
+    per_task = {"prefix": (shape.num_layers * big_l * dim, 0),
+                "deep-mpt": (shape.num_layers * rank * (big_l + dim), shape.num_layers * big_l * dim)}
+    return {method: {"trainable_parameters_per_task": trainable, "trainable_fraction": trainable / shape.total_parameters,
+                     "shared_parameters": shared, "storage_bytes_per_task": trainable * FP32,
+                     "served_kv_bytes_per_task": served}
+            for method, (trainable, shared) in per_task.items()}
+
+
 def _serving(shape: BackboneShape, inputs: dict, copies: int, prompt_tokens: int, served_extra: int) -> dict:
     """Serving memory: weights P·dtype·copies + KV cache for batch×(seq + L) (one batch, mixing all tasks,
     shared by every method; L = 0 without a prompt) + resident prompts/adapters for all N tasks at dtype."""

@@ -16,7 +16,7 @@ def test_columns_and_count(results):
     text = to_csv(csv_rows(results))
     assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
     rows = read(results)
-    # full data: 6 methods x 5 tasks + prefix's 2; k-shot: (mpt 3 + pt 2 + lora 2) settings x 2 tasks
+    # full data: 6 methods x 5 tasks + adapter-x's 2; k-shot: (mpt 3 + pt 2 + lora 2) settings x 2 tasks
     assert len(rows) == 32 + 14
     assert len({(r["method"], r["setting"], r["task"]) for r in rows}) == len(rows)
 
@@ -27,7 +27,7 @@ def test_order(results):
         ("zero-shot", "full", "med_ner"), ("zero-shot", "full", "drug_ner"), ("zero-shot", "full", "dose_qa"),
         ("zero-shot", "full", "problem_nli"), ("zero-shot", "full", "visit_summary"), ("full", "full", "med_ner")]
     assert [r["setting"] for r in rows if r["method"] == "mpt" and r["task"] == "med_ner"] == ["full", "0", "4", "16"]
-    assert rows[-1]["method"] == "prefix"
+    assert rows[-1]["method"] == "adapter-x"
 
 
 def test_values(results):
@@ -40,4 +40,4 @@ def test_values(results):
     assert (r["type"], r["metric"], float(r["score"]), r["std"], r["n_seeds"]) == ("summarization", "rougeL", 0.5, "", "1")
     assert rows[("mpt", "0", "dose_qa")]["n_seeds"] == "1"
     assert rows[("mpt", "full", "problem_nli")]["score"] == "0.6604"
-    assert ("prefix", "full", "drug_ner") not in rows
+    assert ("adapter-x", "full", "drug_ner") not in rows

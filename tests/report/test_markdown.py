@@ -44,7 +44,7 @@ def test_main_table_in_markdown(results):
     assert rows[1][1:6] == ["med_ner", "drug_ner", "dose_qa", "problem_nli", "visit_summary"]
     assert rows[2][1:6] == ["*f1*", "*f1*", "*f1*", "*macro_f1*", "*rougeL*"]
     assert [r[0] for r in rows[3:]] == ["Zero-shot", "Full fine-tuning", "LoRA", "Prompt tuning",
-                                        "MPT (P\\*, u, v)", "MPT (u, v)", "prefix"]
+                                        "MPT (P\\*, u, v)", "MPT (u, v)", "adapter-x"]
     bold = {(r[0], rows[1][j]) for r in rows[3:] for j, c in enumerate(r) if c.startswith("**")}
     assert bold == {("Full fine-tuning", "med_ner"), ("MPT (P\\*, u, v)", "drug_ner"), ("Full fine-tuning", "dose_qa"),
                     ("LoRA", "problem_nli"), ("MPT (u, v)", "problem_nli"), ("MPT (u, v)", "visit_summary"),

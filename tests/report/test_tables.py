@@ -48,8 +48,8 @@ def test_bold_best_compares_displayed_values():
 
 
 def test_method_order():
-    assert tables.method_order(["mpt", "pt", "prefix", "lora", "zero-shot", "full", "mpt-full-prompt"]) == \
-        ["zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt", "prefix"]
+    assert tables.method_order(["mpt", "pt", "adapter-x", "lora", "zero-shot", "full", "mpt-full-prompt"]) == \
+        ["zero-shot", "full", "lora", "pt", "mpt-full-prompt", "mpt", "adapter-x"]
 
 
 def test_task_columns_grouped_by_type(results):
@@ -72,7 +72,7 @@ def test_main_table(results):
         ["Prompt tuning", "0.600", "0.550", "0.700", "0.500", "0.400", "0.550", "0.043", "57.6K"],
         ["MPT (P*, u, v)", "0.780", "**0.740**", "0.850", "0.640", "0.490", "0.700", "0.043", "58.3K"],
         ["MPT (u, v)", "0.790", "0.700", "0.880", "**0.660**", "**0.520**", "**0.710**", "0.00050", "676"],
-        ["prefix", "0.500", "–", "0.600", "–", "–", "0.550", "0.0086", "11.5K"],
+        ["adapter-x", "0.500", "–", "0.600", "–", "–", "0.550", "0.0086", "11.5K"],
     ]
     assert len(t.align) == len(t.header)
 
@@ -117,7 +117,7 @@ def test_params_table(results):
         ["Prompt tuning", "`pt`", "57,600", "0.043", "225.0 KiB"],
         ["MPT (P*, u, v)", "`mpt-full-prompt`", "58,276", "0.043", "227.6 KiB"],
         ["MPT (u, v)", "`mpt`", "676", "0.00050", "2.6 KiB"],
-        ["prefix", "`prefix`", "11,520", "0.0086", "45.0 KiB"],
+        ["adapter-x", "`adapter-x`", "11,520", "0.0086", "45.0 KiB"],
     ]
 
 

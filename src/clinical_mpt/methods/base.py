@@ -24,6 +24,7 @@ class Fitted:
     bytes_per_task: int                  # what must be stored per task to serve it
     tensors: dict = field(default_factory=dict)  # the per-task tensors to save (prompt methods)
     info: dict = field(default_factory=dict)     # method-specific facts recorded in the artifact's config.json
+    prefix: torch.Tensor | None = None   # (layers, 2, kv_heads, L, head_dim) deep prompt for the KV cache
 
 
 @dataclass
@@ -47,9 +48,10 @@ def answer_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
     return sum(len(target) - (len(inp) == 0) for inp, target in rows)
 
 
-def dev_loss_fn(model, prompt_fn, dev: TaskData, pad_id: int, batch_size: int):
+def dev_loss_fn(model, prompt_fn, dev: TaskData, pad_id: int, batch_size: int, forward=answer_hidden_and_logits):
     """-> a function giving the mean LM loss per answer token of `dev`'s encoded rows under the
-    current parameters (the early-stopping signal; eval mode, so dropout is off)."""
+    current parameters (the early-stopping signal; eval mode, so dropout is off). `forward` as in
+    `fit_supervised`."""
     def dev_loss() -> float:
         was_training = model.training
         model.eval()
@@ -58,7 +60,7 @@ def dev_loss_fn(model, prompt_fn, dev: TaskData, pad_id: int, batch_size: int):
             for start in range(0, len(dev.encoded), batch_size):
                 rows = dev.encoded[start:start + batch_size]
                 task_ids = torch.zeros(len(rows), dtype=torch.long)
-                _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
+                _, logits, targets = forward(model, prompt_fn, task_ids, collate(rows, pad_id))
                 n = answer_tokens(rows)
                 total += lm_loss(logits, targets).item() * n
                 tokens += n
@@ -75,9 +77,12 @@ def text_tokens(rows: list[tuple[list[int], list[int]]]) -> int:
 
 def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, seed: int, pad_id: int,
                    desc: str, log_path: Path | None, checkpoint_dir: Path | None = None,
-                   resume: bool = False, dev: TaskData | None = None) -> list[dict]:
+                   resume: bool = False, dev: TaskData | None = None,
+                   forward=answer_hidden_and_logits) -> list[dict]:
     """LM loss on the target tokens of `task`; `prompt_fn(task ids (m,)) -> (m, L, d)`, or None.
     With `dev` (encoded) and `train_cfg.eval_every`, training stops early on its loss (training.py).
+    `forward`: modeling.answer_hidden_and_logits, or deep_modeling.deep_answer_hidden_and_logits for
+    deep prompts (prompt_fn then returns prefixes (m, layers, 2, kv_heads, L, head_dim)).
 
     Every rank samples the same global batch and runs its slice (distributed.py); in one process
     the slice is the whole batch and the loss is unscaled.
@@ -94,10 +99,11 @@ def fit_supervised(model, prompt_fn, params: list, task: TaskData, train_cfg, se
                 return distributed.zero_loss(param_groups(params)[1]), {"tokens": 0}
             rows, scale = batch[:1], 0.0  # sharded layers: every rank must run the forward
         task_ids = torch.zeros(len(rows), dtype=torch.long)
-        _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, collate(rows, pad_id))
+        _, logits, targets = forward(model, prompt_fn, task_ids, collate(rows, pad_id))
         share = scale * distributed.token_share(answer_tokens(rows), answer_tokens(batch))
         return lm_loss(logits, targets) * share, {"tokens": scale * text_tokens(rows)}
 
-    dev_loss = dev_loss_fn(model, prompt_fn, dev, pad_id, batch_size) if dev is not None and dev.encoded else None
+    dev_loss = dev_loss_fn(model, prompt_fn, dev, pad_id, batch_size, forward) if dev is not None and dev.encoded \
+        else None
     return train(params, loss_fn, train_cfg, desc=desc, log_path=log_path, checkpoint_dir=checkpoint_dir,
                  sampler=sampler, resume=resume, dev_loss=dev_loss)

@@ -60,7 +60,18 @@ def _resolve(path: str):
 
 
 _MPT = "clinical_mpt.methods.mpt"
+_DEEP = "clinical_mpt.methods.deep_mpt"
+# The report lists the rows bottom-up: zero-shot and the baselines first, then MPT, deep MPT and prefix.
 ROWS: tuple[Row, ...] = (
+    # a fresh per-layer key/value prefix per task (P-Tuning v2): the deep baseline
+    Row("prefix", "Prefix tuning (deep)", "clinical_mpt.methods.prefix:fit", "baselines.prefix", "baselines.prefix",
+        ("baselines.prefix.lr",)),
+    # per-layer u, v of the deep meta-prompt: prefix_l = P*_l o (u_l v_l^T)
+    Row("deep-mpt", "Deep MPT (u, v)", f"{_DEEP}:fit", "adapt", "adapt.deep", ("adapt.deep.lr",),
+        needs_meta_prompt=True),
+    # deep P*, u, v
+    Row("deep-mpt-full-prompt", "Deep MPT (P*, u, v)", f"{_DEEP}:fit_full_prompt", "adapt", "adapt.deep",
+        ("adapt.deep.lr",), needs_meta_prompt=True, trains_meta_prompt=True),
     # u, v only: r(L + d) parameters per task
     Row("mpt", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr", "adapt.lr_vectors"),
         needs_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
