@@ -30,7 +30,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from clinical_mpt.backbone import compile_layers, enable_gradient_checkpointing
 from clinical_mpt.backbone_shapes import BUILTIN_CONFIGS, shape_from_hf_config
 from clinical_mpt.config import load_config
-from clinical_mpt.generate import greedy_generate
+from clinical_mpt.decoding import DecodeBatch, greedy_generate
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits
 from clinical_mpt.recipes.plan import memory
@@ -200,11 +200,11 @@ if want("generation"):
     rows, new = (4, 4) if tiny else (32, 128)
     prompts = 0.02 * torch.randn(rows, L, d, device=dev)
     inputs = [torch.randint(0, V, (200 + 7 * i if not tiny else 10 + i,)).tolist() for i in range(rows)]
-    greedy_generate(model, prompts[:2], inputs[:2], 2, eos_id=-1, pad_id=0)  # warm-up
+    greedy_generate(model, DecodeBatch.uniform(inputs[:2], 2, prompts[:2]), eos_id=-1, pad_id=0)  # warm-up
     if not tiny:
         torch.cuda.synchronize()
     start = time.perf_counter()
-    out = greedy_generate(model, prompts, inputs, new, eos_id=-1, pad_id=0)  # eos -1: every row runs `new` steps
+    out = greedy_generate(model, DecodeBatch.uniform(inputs, new, prompts), eos_id=-1, pad_id=0)  # eos -1: every row runs `new` steps
     seconds = time.perf_counter() - start
     report["generation"] = {"rows": rows, "new_tokens": new, "seconds": round(seconds, 3),
                             "tokens_per_s": round(sum(map(len, out)) / seconds)}
@@ -213,7 +213,7 @@ if want("generation"):
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            greedy_generate(model, prompts, inputs, 16, eos_id=-1, pad_id=0)
+            greedy_generate(model, DecodeBatch.uniform(inputs, 16, prompts), eos_id=-1, pad_id=0)
             torch.cuda.synchronize()
         table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25)
         table_cpu = prof.key_averages().table(sort_by="cpu_time_total", row_limit=25)

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import torch
 
-from clinical_mpt.modeling import answer_positions, decoder, unique_prompts
+from clinical_mpt.hf_compat import cache_kwarg, decoder
+from clinical_mpt.modeling import answer_positions, unique_prompts
 from clinical_mpt.prompts.deep_prompt import prefix_cache, text_mask_and_positions
 
 
 def deep_text_hidden(model, prefixes: torch.Tensor, rows: torch.Tensor, input_ids: torch.Tensor,
                      attention_mask: torch.Tensor) -> torch.Tensor:
     """Final hidden states of the text (B, T, d), row i behind prefixes[rows[i]] (m, layers, 2, kv, L, hd)."""
-    from clinical_mpt.generate import cache_kwarg
-
     weight = model.get_input_embeddings().weight
     input_ids, attention_mask = input_ids.to(weight.device), attention_mask.to(weight.device)
     cache = prefix_cache(prefixes[rows.to(prefixes.device)], weight.dtype, weight.device)

@@ -52,21 +52,27 @@ def candidate_texts(task_type, ex: dict) -> list[tuple[str, dict]]:
 
 @torch.no_grad()
 def continuation_logprobs(model, prompt: torch.Tensor | None, inputs: list[list[int]],
-                          continuations: list[list[int]], pad_id: int = 0) -> torch.Tensor:
-    """prompt (L, d) or None; R rows of (input ids, continuation ids) -> (R,) float32 sums of the
-    continuation tokens' log-probabilities, all rows in one forward pass (right padding with
-    `pad_id`, masked out)."""
+                          continuations: list[list[int]], pad_id: int = 0,
+                          prefix: torch.Tensor | None = None) -> torch.Tensor:
+    """prompt (L, d) or None, or a deep prompt `prefix` (layers, 2, kv_heads, P, head_dim); R rows of
+    (input ids, continuation ids) -> (R,) float32 sums of the continuation tokens' log-probabilities,
+    all rows in one forward pass (right padding with `pad_id`, masked out)."""
     batch = collate(list(zip(inputs, continuations, strict=True)), pad_id)  # labels: continuation tokens only
-    prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
     task_ids = torch.zeros(len(inputs), dtype=torch.long)
-    _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, batch)  # (N, V), (N,)
+    if prefix is not None:
+        from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+
+        _, logits, targets = deep_answer_hidden_and_logits(model, lambda ids: prefix.unsqueeze(0), task_ids, batch)
+    else:
+        prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
+        _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, batch)  # (N, V), (N,)
     rows, _, _ = answer_positions(batch["labels"])                # (N,) the row of each answer token
     token_lp = torch.log_softmax(logits.float(), dim=-1).gather(1, targets[:, None].to(logits.device))[:, 0]
     return torch.zeros(len(inputs), device=token_lp.device).index_add_(0, rows.to(token_lp.device), token_lp).cpu()
 
 
 def rank_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_size: int = 16,
-              max_input_tokens: int = 320, desc: str | None = None) -> list[dict]:
+              max_input_tokens: int = 320, desc: str | None = None, prefix: torch.Tensor | None = None) -> list[dict]:
     """prompt (L, d) or None -> one prediction per example of `task` (an "nli" or "mcqa" task), in
     order: the best candidate's fields, plus `generation` (its text) and `option_logprobs`."""
     tok, ttype = backbone.tokenizer, task.task_type
@@ -81,7 +87,7 @@ def rank_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_size:
         idx = order[start:start + batch_size]
         rows = [(inputs[i], tok(text, add_special_tokens=False).input_ids) for i in idx for text, _ in cands[i]]
         scores = continuation_logprobs(backbone.model, prompt, [r[0] for r in rows], [r[1] for r in rows],
-                                       tok.pad_token_id or 0).tolist()
+                                       tok.pad_token_id or 0, prefix).tolist()
         for i in idx:
             mine, scores = scores[:len(cands[i])], scores[len(cands[i]):]
             best = max(range(len(mine)), key=lambda j: (mine[j], -j))

@@ -10,7 +10,8 @@ import torch
 from clinical_mpt.batching import TaskData, encode_task
 from clinical_mpt.config import load_config
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.methods import METHODS, NEEDS_META_PROMPT, deep_mpt, prefix
+from clinical_mpt.methods import deep_mpt, prefix
+from clinical_mpt.methods.table import NEEDS_META_PROMPT, TABLE
 from clinical_mpt.methods.base import MethodContext
 from clinical_mpt.prompts.deep_prompt import from_rows, init_prefix, kv_geometry, to_rows
 
@@ -112,7 +113,7 @@ def test_the_three_methods_are_registered_and_configured():
     from clinical_mpt import config
 
     for name in ("prefix", "deep-mpt", "deep-mpt-full-prompt"):
-        assert name in METHODS and name in config.METHODS
+        assert name in TABLE and name in config.METHODS
     assert {"deep-mpt", "deep-mpt-full-prompt"} <= NEEDS_META_PROMPT and "prefix" not in NEEDS_META_PROMPT
     cfg = load_config(None, ["methods=[prefix,deep-mpt]", "prompt.depth=deep"])
     assert cfg.prompt.depth == "deep" and load_config(None).prompt.depth == "input"

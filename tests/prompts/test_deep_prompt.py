@@ -148,7 +148,7 @@ def talkative_model():
 
 def _greedy(model, prefix: torch.Tensor, ids: list[int], steps: int) -> list[int]:
     """A reference greedy loop: the prefix in the cache, the text prefilled on top, one token per step."""
-    from clinical_mpt.generate import cache_kwarg, returned_cache
+    from clinical_mpt.hf_compat import cache_kwarg, returned_cache
     from clinical_mpt.prompts.deep_prompt import prefix_cache, text_mask_and_positions
 
     weight = model.get_input_embeddings().weight
@@ -183,15 +183,14 @@ def test_greedy_decoding_with_the_prefix_in_the_cache_is_the_teacher_forced_argm
 
 @torch.no_grad()
 def test_prompt_states_serve_through_the_cached_prefill(talkative_model):
-    """`prompt_states(prefix)` is what the serving decoder's cached prefill takes (no prompt prefill)."""
-    from clinical_mpt.serve.decode import greedy_decode, prefill_cached
+    """`prompt_states(prefix)` is what the one decoder takes as a row's cache prefix (no prompt prefill)."""
+    from clinical_mpt.decoding import DecodeBatch, greedy_generate
 
     model = talkative_model
     prefixes = [_random_prefix(model, 5, seed=s) for s in (2, 4)]
     inputs = [[40, 50, 60, 70], [80, 90]]
     states = [prompt_states(p, torch.float32, "cpu") for p in prefixes]
-    out, mask, positions = prefill_cached(model, states, inputs, pad_id=0)
-    served = greedy_decode(model, out, mask, positions, [6, 6], eos_id=-1, pad_id=0)
+    served = greedy_generate(model, DecodeBatch(inputs, [6, 6], prefixes=states), eos_id=-1, pad_id=0)
     assert served == [_greedy(model, p, x, steps=6) for p, x in zip(prefixes, inputs)]
 
 

@@ -37,6 +37,7 @@ class MethodContext:
     meta: dict | None = None             # distilled {"shared", "u", "v"} (MPT methods)
     meta_tasks: list = field(default_factory=list)
     resume: bool = False                 # continue interrupted trainings from their checkpoints
+    dev: TaskData | None = None          # the target task's encoded dev split: early stopping (train.eval_every)
 
     def checkpoint_dir(self, *parts: str) -> Path:
         return Path(self.out) / "checkpoints" / Path(*parts)

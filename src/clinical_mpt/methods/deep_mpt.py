@@ -14,6 +14,7 @@ import torch
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 from clinical_mpt.prompts import DeepMPTPrompt
 from clinical_mpt.prompts.deep_prompt import kv_geometry
 
@@ -61,14 +62,13 @@ def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool =
                            train_meta_prompt)
     params = [p for p in prompt.parameters() if p.requires_grad]
     name = "deep-mpt-full-prompt" if train_meta_prompt else "deep-mpt"
-    if task.encoded:
-        fit_supervised(ctx.backbone.model, prompt, params, task, ctx.cfg.adapt.deep, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"{name} {task.name}", log_path,
-                       ctx.checkpoint_dir(name, log_path.parent.name, task.name), ctx.resume,
-                       forward=deep_answer_hidden_and_logits)
+    rows = fit_supervised(ctx.backbone.model, prompt, params, task, ctx.cfg.adapt.deep, seed,
+                          ctx.backbone.tokenizer.pad_token_id, f"{name} {task.name}", log_path,
+                          ctx.checkpoint_dir(name, log_path.parent.name, task.name), ctx.resume,
+                          forward=deep_answer_hidden_and_logits, dev=ctx.dev) if task.encoded else []
     tensors = {"u": prompt.u, "v": prompt.v} | ({"shared": prompt.shared} if train_meta_prompt else {})
     n = sum(t.numel() for t in tensors.values())
-    return Fitted(ctx.backbone.model, None, n if task.encoded else 0, 4 * n, tensors,
+    return Fitted(ctx.backbone.model, None, n if task.encoded else 0, 4 * n, tensors, {"training": summary(rows)},
                   prefix=prompt.task_prefix(0).detach())
 
 

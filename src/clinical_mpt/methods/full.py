@@ -7,6 +7,7 @@ import copy
 import torch
 
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
@@ -14,15 +15,16 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     torch.manual_seed(seed)
     model = copy.deepcopy(ctx.backbone.model).float()
     model.requires_grad_(True)
-    params = list(model.parameters())
+    params, rows = list(model.parameters()), []
     if task.encoded:
         model.train()
         with torch.autocast(ctx.backbone.model.device.type, dtype=dtype,
                             enabled=dtype != torch.float32):
-            fit_supervised(model, None, params, task, ctx.cfg.baselines.full, seed,
-                           ctx.backbone.tokenizer.pad_token_id, f"full {task.name}", log_path)
+            rows = fit_supervised(model, None, params, task, ctx.cfg.baselines.full, seed,
+                                  ctx.backbone.tokenizer.pad_token_id, f"full {task.name}", log_path, dev=ctx.dev)
     model.eval()
     model.requires_grad_(False)
     model = model.to(dtype)
     n = sum(p.numel() for p in params)
-    return Fitted(model, None, n if task.encoded else 0, n * torch.finfo(dtype).bits // 8)
+    return Fitted(model, None, n if task.encoded else 0, n * torch.finfo(dtype).bits // 8,
+                  info={"training": summary(rows)})

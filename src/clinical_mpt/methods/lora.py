@@ -6,6 +6,7 @@ import copy
 
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
@@ -23,11 +24,12 @@ def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
         raise ConfigError(f"baselines.lora.target_modules: {e}") from None
     params = [p for p in peft_model.parameters() if p.requires_grad]
     model = peft_model.get_base_model()  # LoRA layers are injected in place; call the causal LM directly
+    rows = []
     if task.encoded:
         model.train()
-        fit_supervised(model, None, params, task, s.train, seed, ctx.backbone.tokenizer.pad_token_id,
-                       f"lora {task.name}", log_path, ctx.checkpoint_dir("lora", log_path.parent.name, task.name),
-                       ctx.resume)
+        rows = fit_supervised(model, None, params, task, s.train, seed, ctx.backbone.tokenizer.pad_token_id,
+                              f"lora {task.name}", log_path,
+                              ctx.checkpoint_dir("lora", log_path.parent.name, task.name), ctx.resume, dev=ctx.dev)
     model.eval()
     n = sum(p.numel() for p in params)
-    return Fitted(model, None, n if task.encoded else 0, 4 * n)
+    return Fitted(model, None, n if task.encoded else 0, 4 * n, info={"training": summary(rows)})

@@ -9,6 +9,7 @@ import torch
 
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 from clinical_mpt.prompts import MPTPrompt
 
 
@@ -48,13 +49,14 @@ def param_groups(mpt: MPTPrompt, adapt) -> list[dict]:
 def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool = False) -> Fitted:
     mpt = target_prompt(ctx.meta, ctx.meta_tasks, ctx.cfg.adapt.init_from, train_meta_prompt)
     params = param_groups(mpt, ctx.cfg.adapt)
-    if task.encoded:
-        fit_supervised(ctx.backbone.model, mpt, params, task, ctx.cfg.adapt.train, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path,
-                       ctx.checkpoint_dir("adapt", log_path.parent.name, task.name), ctx.resume)
+    rows = fit_supervised(ctx.backbone.model, mpt, params, task, ctx.cfg.adapt.train, seed,
+                          ctx.backbone.tokenizer.pad_token_id, f"adapt {task.name}", log_path,
+                          ctx.checkpoint_dir("adapt", log_path.parent.name, task.name), ctx.resume,
+                          dev=ctx.dev) if task.encoded else []
     tensors = {"u": mpt.u, "v": mpt.v} | ({"shared": mpt.shared} if train_meta_prompt else {})
     n = sum(t.numel() for t in tensors.values())
-    info = {"rank": mpt.u.shape[-1], "init_from": ctx.cfg.adapt.init_from, "train_meta_prompt": train_meta_prompt}
+    info = {"rank": mpt.u.shape[-1], "init_from": ctx.cfg.adapt.init_from, "train_meta_prompt": train_meta_prompt,
+            "training": summary(rows)}
     return Fitted(ctx.backbone.model, mpt.task_prompt(0).detach(), n if task.encoded else 0, 4 * n, tensors, info)
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 from clinical_mpt.prompts import new_deep_prompt
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     prompt = new_deep_prompt(ctx.backbone, ctx.cfg.prompt)
-    if task.encoded:
-        fit_supervised(ctx.backbone.model, prompt, [prompt.weight], task, ctx.cfg.baselines.prefix, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"prefix {task.name}", log_path,
-                       ctx.checkpoint_dir("prefix", log_path.parent.name, task.name), ctx.resume,
-                       forward=deep_answer_hidden_and_logits)
+    rows = fit_supervised(ctx.backbone.model, prompt, [prompt.weight], task, ctx.cfg.baselines.prefix, seed,
+                          ctx.backbone.tokenizer.pad_token_id, f"prefix {task.name}", log_path,
+                          ctx.checkpoint_dir("prefix", log_path.parent.name, task.name), ctx.resume,
+                          forward=deep_answer_hidden_and_logits, dev=ctx.dev) if task.encoded else []
     n = prompt.weight.numel()
     return Fitted(ctx.backbone.model, None, n if task.encoded else 0, 4 * n, {"prefix": prompt.weight},
-                  prefix=prompt.weight.detach())
+                  {"training": summary(rows)}, prefix=prompt.weight.detach())

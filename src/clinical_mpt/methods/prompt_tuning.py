@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
+from clinical_mpt.training import summary
 from clinical_mpt.prompts import SoftPrompt, new_soft_prompt
 
 
@@ -12,10 +13,10 @@ def new_prompt(ctx: MethodContext, seed: int) -> SoftPrompt:
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
     prompt = new_prompt(ctx, seed)
-    if task.encoded:
-        fit_supervised(ctx.backbone.model, prompt, [prompt.weight], task, ctx.cfg.baselines.pt, seed,
-                       ctx.backbone.tokenizer.pad_token_id, f"pt {task.name}", log_path,
-                       ctx.checkpoint_dir("pt", log_path.parent.name, task.name), ctx.resume)
+    rows = fit_supervised(ctx.backbone.model, prompt, [prompt.weight], task, ctx.cfg.baselines.pt, seed,
+                          ctx.backbone.tokenizer.pad_token_id, f"pt {task.name}", log_path,
+                          ctx.checkpoint_dir("pt", log_path.parent.name, task.name), ctx.resume,
+                          dev=ctx.dev) if task.encoded else []
     n = prompt.weight.numel()
     return Fitted(ctx.backbone.model, prompt.weight.detach(), n if task.encoded else 0, 4 * n,
-                  {"prompt": prompt.weight})
+                  {"prompt": prompt.weight}, {"training": summary(rows)})

@@ -35,6 +35,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from clinical_mpt.hf_compat import cache_kwarg, cache_layers, decoder
+
 PromptStates = list[tuple[torch.Tensor, torch.Tensor]]  # [(K (1, kv, L, hd), V (1, kv, L, hd))] per layer
 
 
@@ -93,9 +95,6 @@ def init_prefix(model, tokenizer, text: str, length: int) -> torch.Tensor:
     (layers, 2, kv_heads, L, head_dim) fp32."""
     from transformers import DynamicCache
 
-    from clinical_mpt.generate import cache_kwarg
-    from clinical_mpt.modeling import decoder
-
     device = model.get_input_embeddings().weight.device
     ids = torch.tensor([text_ids(tokenizer, text, length)], device=device)             # (1, L)
     cache = DynamicCache()  # full-length layers: a sliding-window layer would keep only W - 1 positions
@@ -104,13 +103,6 @@ def init_prefix(model, tokenizer, text: str, length: int) -> torch.Tensor:
          **{cache_kwarg(body): cache})
     keys, values = zip(*cache_layers(cache))                                            # (1, kv, L, hd) each
     return torch.stack([torch.stack(keys), torch.stack(values)], dim=1)[:, :, 0].float()
-
-
-def cache_layers(cache) -> PromptStates:
-    """[(K, V)] per layer of a DynamicCache (transformers 5 `layers`, or 4.x key_cache/value_cache)."""
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    return list(zip(cache.key_cache, cache.value_cache))
 
 
 def prefix_cache(prefixes: torch.Tensor, dtype: torch.dtype, device):
@@ -131,7 +123,7 @@ def prefix_cache(prefixes: torch.Tensor, dtype: torch.dtype, device):
 def prompt_states(prefix: torch.Tensor, dtype: torch.dtype, device) -> PromptStates:
     """One task's prefix (layers, 2, kv, L, hd) -> [(K, V) per layer], each (1, kv, L, hd): the same
     per-task states the serving prompt cache holds for an input-level prompt (serve/prompt_cache.py),
-    here without any forward pass. `serve.decode.prefill_cached` takes a list of these, one per row."""
+    here without any forward pass. `decoding.DecodeBatch.prefixes` takes a list of these, one per row."""
     kv = prefix.detach().to(device=device, dtype=dtype)
     return [(kv[layer, 0].unsqueeze(0), kv[layer, 1].unsqueeze(0)) for layer in range(kv.shape[0])]
 

@@ -54,7 +54,7 @@ def evaluate_one(ctx, method: str, spec: dict, setting: Setting, seed: int, forc
     ranked = cfg.eval.classification == "rank" and can_rank(spec["type"])  # nli/mcqa: rank the options
     predict = rank_task if ranked else predict_task
     preds = predict(runner, fitted.prompt, mine, cfg.eval.batch_size, cfg.data.max_input_tokens,
-                    desc=f"{method} {setting.name} {spec['name']}")
+                    desc=f"{method} {setting.name} {spec['name']}", prefix=fitted.prefix)
     preds = preds if sharded else distributed.gather_rows(preds)
     metrics = task.task_type.score(task.examples, preds)
     primary = task.task_type.primary_metric
@@ -62,7 +62,7 @@ def evaluate_one(ctx, method: str, spec: dict, setting: Setting, seed: int, forc
               "metric": primary, "score": metrics[primary], "metrics": metrics,
               "classification": "rank" if ranked else "generate",
               "trainable_parameters": fitted.trainable_parameters, "bytes_per_task": fitted.bytes_per_task,
-              "seconds": round(time.time() - start, 1)}
+              "training": fitted.info.get("training", {}), "seconds": round(time.time() - start, 1)}
     if distributed.is_main():
         write_jsonl(folder / "predictions.jsonl", preds)
         write_json(folder / "metrics.json", record)
@@ -79,13 +79,16 @@ def aggregate(records: list[dict], backbone_params: int) -> dict:
                                              "average": None, "shots": {}})
         m["trainable_parameters"] = max(m["trainable_parameters"], r["trainable_parameters"])
         m["bytes_per_task"] = max(m["bytes_per_task"], r["bytes_per_task"])
-        entry = {"type": r["type"], "metric": r["metric"], "score": r["score"], "metrics": r["metrics"]}
+        entry = {"type": r["type"], "metric": r["metric"], "score": r["score"], "metrics": r["metrics"],
+                 "training": r.get("training", {})}
         group = parse_setting(r["setting"]).group
         if group == "full":
             m["tasks"][r["task"]] = entry
         else:
-            m["shots"].setdefault(group, {"tasks": {}})["tasks"].setdefault(
-                r["task"], {"type": r["type"], "metric": r["metric"], "scores": []})["scores"].append(r["score"])
+            shot = m["shots"].setdefault(group, {"tasks": {}})["tasks"].setdefault(
+                r["task"], {"type": r["type"], "metric": r["metric"], "scores": [], "steps_run": []})
+            shot["scores"].append(r["score"])
+            shot["steps_run"].append((r.get("training") or {}).get("steps_run"))
     for m in methods.values():
         m["trainable_fraction"] = m["trainable_parameters"] / backbone_params
         if m["tasks"]:

@@ -13,10 +13,11 @@ of training again, so `adapt` and `evaluate` share the same target prompts.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
-from clinical_mpt import distributed
+from clinical_mpt import distributed, sharding
 from clinical_mpt.artifacts import load_artifact, save_artifact
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext
@@ -43,6 +44,28 @@ def load_target_train(cfg, tokenizer, spec: dict, shots: int | None, seed: int):
     return encode_task(tokenizer, task, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
 
 
+def stops_early(cfg, method: str) -> bool:
+    """Whether `method`'s training config asks for early stopping on the dev loss (`eval_every` > 0)."""
+    r = row(method)
+    return r.trains and section_value(cfg, r.train).eval_every > 0
+
+
+def section_value(cfg, path: str):
+    """The config object at a dotted path ("baselines.lora.train")."""
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def target_dev(cfg, tokenizer, spec: dict):
+    """The target task's dev split, encoded (the early-stopping loss; all of it: never the test split)."""
+    from clinical_mpt.batching import encode_task
+    from clinical_mpt.data.suite import load_split
+
+    dev = load_split(cfg.data.suite, spec, "dev", cfg.data.max_eval_examples)
+    return encode_task(tokenizer, dev, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
+
+
 def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False) -> MethodContext:
     """What the methods share; with the run's distilled meta-prompt (OUT/distill) when `need_meta`."""
     ctx = MethodContext(backbone, cfg, out, resume=resume)
@@ -54,7 +77,7 @@ def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: boo
 
 def check_unsharded(method: str, model) -> None:
     """A method that trains backbone weights needs a whole private copy, which FSDP / ZeRO-3 do not give."""
-    if row(method).trains_backbone and distributed.sharded(model):
+    if row(method).trains_backbone and sharding.sharded(model):
         raise ConfigError(f"methods: {method} trains backbone weights and needs an unsharded copy; under FSDP or "
                           f"ZeRO-3 run the prompt methods ({', '.join(BACKBONE_FREE)}) and the weight baselines "
                           "with ddp.yaml")
@@ -69,7 +92,8 @@ def load_saved(ctx: MethodContext, method: str, folder: Path, key: str) -> Fitte
     if info.get("key") != key:
         return None
     return Fitted(ctx.backbone.model, load_prompt(ctx, tensors), info["trainable_parameters"],
-                  info.get("bytes_per_task", 4 * info["task_parameters"]), tensors)
+                  info.get("bytes_per_task", 4 * info["task_parameters"]), tensors,
+                  {"training": info.get("training", {})})
 
 
 def artifact_config(ctx: MethodContext, method: str, spec: dict, setting: Setting, seed: int, folder: Path,
@@ -97,6 +121,7 @@ def fit_or_load(ctx: MethodContext, method: str, spec: dict, setting: Setting, s
     if not r.trains:
         task.encoded = []
     folder.parent.mkdir(parents=True, exist_ok=True)
+    ctx = dataclasses.replace(ctx, dev=target_dev(cfg, bb.tokenizer, spec) if stops_early(cfg, method) else None)
     fitted = r.fit()(ctx, task, seed, folder.parent / "log.jsonl")
     if fitted.tensors and distributed.is_main():
         save_artifact(folder, fitted.tensors,

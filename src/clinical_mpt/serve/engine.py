@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from clinical_mpt.batching import TaskData, encode_input
-from clinical_mpt.decoding import DecodeBatch, greedy_generate
+from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
 from clinical_mpt.errors import ClinicalMPTError
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache
@@ -169,10 +169,11 @@ class Engine:
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
         tok, budgets = self.backbone.tokenizer, [self.budget(t) for t in tasks]
+        stops = [text_stop(tok, get_task_type(self.tasks[t].type).answer_complete) for t in tasks]  # as evaluation
         if self.config.prompt_cache and self.cache_is_exact(tasks, inputs):
-            batch = DecodeBatch(inputs, budgets, prefixes=[self.cache.get(t) for t in tasks])
+            batch = DecodeBatch(inputs, budgets, prefixes=[self.cache.get(t) for t in tasks], stops=stops)
         else:
-            batch = DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks])
+            batch = DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
         return greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
