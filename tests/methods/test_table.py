@@ -74,7 +74,7 @@ def test_derived_lists_are_the_table():
     from clinical_mpt.report.tables import METHOD_LABELS, METHOD_ORDER
 
     assert METHODS == tuple(TABLE) == tuple(r.name for r in ROWS)
-    assert NEEDS_META_PROMPT == {"mpt", "mpt-vectors", "mpt-full-prompt"}
+    assert NEEDS_META_PROMPT == {"mpt", "mpt-vectors", "mpt-full-prompt", "deep-mpt", "deep-mpt-full-prompt"}
     assert set(TRAINABLE) == set(TABLE) - {"zero-shot"}
     assert set(METHOD_ORDER) == set(METHOD_LABELS) == set(TABLE)
     assert set(ENTRY_KINDS) - {"teacher"} <= set(TABLE)
