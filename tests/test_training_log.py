@@ -70,7 +70,7 @@ def test_tensorboard_only_writes_no_jsonl(tmp_path):
 
 
 def test_where_logs_go_does_not_change_stage_keys():
-    from clinical_mpt.recipes.common import stage_key
+    from clinical_mpt.protocol import stage_key
 
     sections = ("backbone", "data", "prompt", "teach", "distill", "adapt", "baselines")
     plain = load_config(None, [])

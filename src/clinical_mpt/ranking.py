@@ -75,23 +75,30 @@ def rank_task(backbone, prompt: torch.Tensor | None, task: TaskData, batch_size:
               max_input_tokens: int = 320, desc: str | None = None, prefix: torch.Tensor | None = None) -> list[dict]:
     """prompt (L, d) or None -> one prediction per example of `task` (an "nli" or "mcqa" task), in
     order: the best candidate's fields, plus `generation` (its text) and `option_logprobs`."""
-    tok, ttype = backbone.tokenizer, task.task_type
+    inputs = [encode_input(backbone.tokenizer, task, ex, max_input_tokens) for ex in task.examples]
+    return rank_examples(backbone.model, backbone.tokenizer, task.task_type, prompt, inputs, task.examples,
+                         batch_size, prefix, desc or f"rank {task.name}")
+
+
+def rank_examples(model, tok, ttype, prompt: torch.Tensor | None, inputs: list[list[int]], examples: list[dict],
+                  batch_size: int = 16, prefix: torch.Tensor | None = None, desc: str | None = None) -> list[dict]:
+    """The ranking of `rank_task` on already encoded inputs (one per example, of one task): what the
+    serving engine calls for NLI / MCQA requests, so that it answers exactly as evaluation scores."""
     if not can_rank(ttype.name):
         raise ValueError(f"eval.classification: rank scores {', '.join(CANDIDATES)} tasks, not {ttype.name!r}")
-    inputs = [encode_input(tok, task, ex, max_input_tokens) for ex in task.examples]
-    cands = [candidate_texts(ttype, ex) for ex in task.examples]
+    cands = [candidate_texts(ttype, ex) for ex in examples]
     order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))
     preds: list[dict | None] = [None] * len(inputs)
-    for start in progress(range(0, len(order), batch_size), desc=desc or f"rank {task.name}", unit="batch",
-                          leave=False):
+    for start in progress(range(0, len(order), batch_size), desc=desc or f"rank {ttype.name}", unit="batch",
+                          leave=False, disable=desc is None):
         idx = order[start:start + batch_size]
         rows = [(inputs[i], tok(text, add_special_tokens=False).input_ids) for i in idx for text, _ in cands[i]]
-        scores = continuation_logprobs(backbone.model, prompt, [r[0] for r in rows], [r[1] for r in rows],
+        scores = continuation_logprobs(model, prompt, [r[0] for r in rows], [r[1] for r in rows],
                                        tok.pad_token_id or 0, prefix).tolist()
         for i in idx:
             mine, scores = scores[:len(cands[i])], scores[len(cands[i]):]
             best = max(range(len(mine)), key=lambda j: (mine[j], -j))
             text, fields = cands[i][best]
             logprobs = {t.strip(): round(s, 4) for (t, _), s in zip(cands[i], mine, strict=True)}
-            preds[i] = {"id": task.examples[i]["id"], **fields, "generation": text, "option_logprobs": logprobs}
+            preds[i] = {"id": examples[i]["id"], **fields, "generation": text, "option_logprobs": logprobs}
     return preds

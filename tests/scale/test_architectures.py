@@ -63,7 +63,7 @@ def _engine(folder, run, prompt_cache: bool):
     dtype = "bfloat16" if target_device().startswith("cuda") else "float32"
     backbone = load_backbone(str(folder), dtype, device=target_device())
     tasks = [TaskPrompt.from_entry(e) for e in prompts_from_run(run).entries]
-    return Engine(backbone, tasks, EngineConfig(prompt_cache=prompt_cache))
+    return Engine(backbone, tasks, EngineConfig(prompt_cache=prompt_cache, classification="rank"))
 
 
 @pytest.mark.slow

@@ -184,3 +184,26 @@ def test_from_library_refuses_another_backbone(tiny_library):
         Engine.from_library(tiny_library, backbone=other)
     with pytest.raises(UnknownTaskError, match="no task 'nope'"):
         Engine.from_library(tiny_library, backbone=other, tasks=["nope"])
+
+
+def test_ranked_classification_answers_as_evaluation_scores(lively_backbone):
+    """classification: rank (what `serve` and `predict` default to): NLI / MCQA requests get rank_task's
+    predictions, the other types are generated as before, and request order is kept."""
+    from clinical_mpt.ranking import rank_task
+
+    tasks = random_prompts()
+    reqs = requests_for(tasks, per_task=2)
+    ranked = Engine(lively_backbone, tasks, EngineConfig(classification="rank")).predict(reqs)
+    generated = Engine(lively_backbone, tasks).predict(reqs)
+    assert [r["id"] for r in ranked] == [q.id for q in reqs]
+    by_id = {r["id"]: r for r in ranked}
+    kinds = set()
+    for t in tasks:
+        rows = [dict(q.input, id=q.id) for q in reqs if q.task == t.name]
+        if t.type in ("nli", "mcqa"):
+            kinds.add(t.type)
+            for p in rank_task(lively_backbone, t.prompt, TaskData(t.name, t.type, None, rows)):
+                assert {k: v for k, v in by_id[p["id"]].items() if k not in ("task", "type")} == p
+        else:
+            assert [by_id[r["id"]] for r in rows] == [g for g in generated if g["task"] == t.name]
+    assert kinds == {"nli", "mcqa"}

@@ -28,7 +28,7 @@ def test_text_to_stdout(tiny_library, capsys):
 
 
 def test_jsonl_file_to_file_matches_the_engine(tiny_library, tiny_backbone, tmp_path, monkeypatch):
-    from clinical_mpt.serve.engine import Engine, Request
+    from clinical_mpt.serve.engine import Engine, EngineConfig, Request
 
     rows = [{"id": f"p{i}", "type": "nli", "premise": f"Admitted with fever day {i}.",
              "hypothesis": "The patient has fever.", "label": "entailment"} for i in range(5)]
@@ -41,7 +41,8 @@ def test_jsonl_file_to_file_matches_the_engine(tiny_library, tiny_backbone, tmp_
     got = [json.loads(line) for line in out.read_text().splitlines()]
     assert [g["id"] for g in got] == ["p0", "p1", "p2", "p3", "p4", "6"]
     assert all(g["task"] == "problem_nli" and "label" in g for g in got)
-    engine = Engine.from_library(tiny_library, backbone=tiny_backbone, tasks=["problem_nli"])
+    engine = Engine.from_library(tiny_library, backbone=tiny_backbone, tasks=["problem_nli"],
+                                 config=EngineConfig(classification="rank"))    # predict's default, as evaluation
     expected = engine.predict([Request("problem_nli", r, r.get("id", "6")) for r in rows])
     assert got == expected
 

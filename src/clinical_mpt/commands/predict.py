@@ -29,6 +29,7 @@ def configure(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
     parser.add_argument("--max-input-tokens", type=int, default=320, help="longer inputs are truncated")
     parser.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default: the task type's)")
+    parser.add_argument("--classification", choices=("rank", "generate"), default="rank", help="nli / mcqa: rank the labels / options by log-likelihood, as evaluation scores them (default), or generate the answer")
     parser.add_argument("--no-prompt-cache", action="store_true",
                         help="re-encode the prompt with every batch instead of reusing its K/V states")
 
@@ -66,7 +67,8 @@ def main(args) -> int:
     for i, row in enumerate(rows, start=1):
         check_input(type_, row, f"{args.input or 'TEXT'}:{i}")
     config = EngineConfig(max_batch_size=args.batch_size, max_input_tokens=args.max_input_tokens,
-                          max_new_tokens=args.max_new_tokens, prompt_cache=not args.no_prompt_cache)
+                          max_new_tokens=args.max_new_tokens, prompt_cache=not args.no_prompt_cache,
+                          classification=args.classification)
     engine = Engine.from_library(library, backbone_name=args.backbone, dtype=args.dtype, config=config,
                                  tasks=[args.task])
     results = engine.predict([Request(args.task, row, row["id"]) for row in rows], progress=True)

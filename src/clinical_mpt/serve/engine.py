@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from clinical_mpt.batching import TaskData, encode_input
 from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
 from clinical_mpt.errors import ClinicalMPTError
+from clinical_mpt.ranking import can_rank, rank_examples
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache
 from clinical_mpt.tasks import get_task_type
@@ -55,10 +56,15 @@ class EngineConfig:
     max_new_tokens: int | None = None  # cap on every task type's own generation budget (None = no cap)
     cache_capacity: int = 64          # prompt K/V states kept resident at most (LRU)
     prompt_cache: bool = True         # reuse prompt K/V states (False: re-encode the prompt every batch)
+    classification: str = "generate"  # nli / mcqa: generate the answer, or "rank" the labels / options as
+    #                                   evaluation scores them with eval.classification: rank (`serve` and
+    #                                   `predict` default to rank, like evaluation)
 
     def __post_init__(self):
         if self.max_batch_size < 1 or self.max_input_tokens < 8 or self.cache_capacity < 1:
             raise ClinicalMPTError("engine: max_batch_size and cache_capacity must be >= 1, max_input_tokens >= 8")
+        if self.classification not in ("rank", "generate"):
+            raise ClinicalMPTError(f"engine: classification must be rank or generate, got {self.classification!r}")
 
 
 @dataclass
@@ -195,16 +201,34 @@ class Engine:
         tok, cap = self.backbone.tokenizer, self.config.max_input_tokens
         names = [r.task for r in requests]
         ids = [encode_input(tok, self._data[n], ex, cap) for n, ex in zip(names, examples)]
-        texts: list[str] = [""] * len(requests)
-        for rows in tqdm(self.batches(names, [len(x) for x in ids]), desc="predict", unit="batch",
-                         disable=not progress, leave=False):
-            for i, gen in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
-                texts[i] = tok.decode(gen, skip_special_tokens=True)
-                self.generated_tokens += len(gen)
+        ranked = self.rank(names, ids, examples)                       # {request index: prediction}
+        gen = [i for i in range(len(requests)) if i not in ranked]
+        texts: dict[int, str] = {}
+        for rows in tqdm(self.batches([names[i] for i in gen], [len(ids[i]) for i in gen]), desc="predict",
+                         unit="batch", disable=not progress, leave=False):
+            rows = [gen[j] for j in rows]
+            for i, out in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
+                texts[i] = tok.decode(out, skip_special_tokens=True)
+                self.generated_tokens += len(out)
         results = []
-        for name, ex, text in zip(names, examples, texts):
+        for i, (name, ex) in enumerate(zip(names, examples)):
             task = self.tasks[name]
-            pred = get_task_type(task.type).parse(text, ex)
-            results.append({"id": ex["id"], "task": name, "type": task.type,
-                            **{k: v for k, v in pred.items() if k != "id"}, "generation": text})
+            pred = ranked[i] if i in ranked else {**get_task_type(task.type).parse(texts[i], ex), "generation": texts[i]}
+            results.append({"id": ex["id"], "task": name, "type": task.type, **{k: v for k, v in pred.items() if k != "id"}})
         return results
+
+    def rank(self, names: list[str], ids: list[list[int]], examples: list[dict]) -> dict[int, dict]:
+        """NLI / MCQA requests answered by ranking their labels / options (classification: rank), per task:
+        {request index: prediction with `generation` = the chosen continuation and `option_logprobs`}."""
+        if self.config.classification != "rank":
+            return {}
+        out: dict[int, dict] = {}
+        for name in sorted(set(names)):
+            task = self.tasks[name]
+            if not can_rank(task.type):
+                continue
+            idx = [i for i, n in enumerate(names) if n == name]
+            preds = rank_examples(self.backbone.model, self.backbone.tokenizer, get_task_type(task.type), task.prompt,
+                                  [ids[i] for i in idx], [examples[i] for i in idx], self.config.max_batch_size)
+            out.update(zip(idx, preds))
+        return out
