@@ -159,6 +159,7 @@ def test_library_entries_of_teachers_carry_their_gate_metrics(warned, tmp_path, 
     for name in SOURCES:
         entry, teacher = opened.entry_config(name), json.loads((warned / "teachers" / name / "config.json").read_text())
         assert entry["metrics"] == teacher["metrics"] and set(entry["majority"]) == {"dev", "test"}
+        assert entry["training"]["gate"] == teacher["gate"]
     assert "med_ner: test f1 0.000 is at or below the majority baseline" in capsys.readouterr().err
     assert _library(["add", str(tmp_path / "lib2"), "--from-run", str(warned), "--teachers", "--min-score", "0"]) == 1
     assert "refused med_ner: test f1 0.000 is at or below the majority baseline" in capsys.readouterr().err
