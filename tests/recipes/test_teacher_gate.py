@@ -45,6 +45,19 @@ def test_verdict_rule():
     assert not diverged["passed"] and diverged["why"] == "loss diverged: the dev loss became nan"
 
 
+def test_gate_config(tmp_path):
+    assert load_config(None).teach.gate == "exclude"
+    assert load_config(None, ["teach.gate=off"]).teach.gate == "off"
+    with pytest.raises(ConfigError, match="teach.gate: 'drop' is not one of off, warn, exclude, retrain"):
+        load_config(None, ["teach.gate=drop"])
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("teach:\n  gate: off\n")  # YAML 1.1: false
+    with pytest.raises(ConfigError, match="teach.gate: YAML read False as a boolean; quote the text"):
+        load_config(bare)
+    with pytest.raises(ConfigError, match="teach.log_to"):  # the teach section keeps TrainConfig's checks
+        load_config(None, ["teach.log_to=[nowhere]"])
+
+
 def test_which_teachers_distillation_uses():
     failed, passed = {"gate": {"passed": False, "why": "x"}}, {"gate": {"passed": True}}
     assert not is_used("exclude", failed) and not is_used("retrain", failed)
