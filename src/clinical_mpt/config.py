@@ -88,6 +88,14 @@ class TrainConfig:
 
 
 @dataclass
+class TeachConfig(TrainConfig):
+    gate: str = _f("exclude", "teacher-quality gate (docs/method.md): each teacher is scored on its dev split against "
+                              "its task's majority baseline and checked for a diverged loss; off (no scoring) | warn "
+                              "(name failures, use all) | exclude (leave failures out of distillation) | retrain "
+                              "(retrain a failure once at half the lr, then exclude it)")
+
+
+@dataclass
 class DistillConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=300, lr=0.1))
     lambda_: float = _f(1.0, "weight of the distillation terms (YAML key: lambda)")
@@ -164,7 +172,7 @@ class RunConfig:
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     data: DataConfig = field(default_factory=DataConfig)
     prompt: PromptConfig = field(default_factory=PromptConfig)
-    teach: TrainConfig = field(default_factory=TrainConfig)
+    teach: TeachConfig = field(default_factory=TeachConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -202,6 +210,7 @@ _CHOICES = {
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),
     ("EvalConfig", "classification"): ("rank", "generate"),
+    ("TeachConfig", "gate"): ("off", "warn", "exclude", "retrain"),
 }
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
              "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}
@@ -210,7 +219,7 @@ _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad
                  "lr_vectors", "lr_meta_prompt"}
 
 
-_LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard")}
+_LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard"), ("TeachConfig", "log_to"): ("jsonl", "tensorboard")}
 
 
 def _check_value(cls_name: str, name: str, value, where: str):
@@ -251,6 +260,8 @@ def _coerce(tp, value, where: str):
         return None
     if tp is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
+    if tp is str and isinstance(value, bool):  # YAML 1.1 reads a bare off / on / no / yes as a boolean
+        raise ConfigError(f"{where}: YAML read {value!r} as a boolean; quote the text, e.g. \"off\"")
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string

@@ -11,7 +11,8 @@ Folder names are protocol.py's (`variant_name`, `Setting.name`). An MPT entry st
 prompt P* o (U V) (MPTPrompt.task_prompt) with `parameters` = its task-specific count; its metrics are
 those of the first method of the table evaluated on those prompts (mpt, else mpt-vectors).
 Every entry records its task's majority baseline (library/baseline.py) from the run's data.suite,
-and a teacher the metrics its artifact's config.json records (`metrics`: {split: {...}}), if any.
+and a teacher the metrics its artifact's config.json records (`metrics`: {split: {...}}, written by
+the teach stage's teacher-quality gate), if any, and the gate's verdict under `training.gate`.
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ def single_prompt_entries(root: Path, method: str, tasks, split: str, command, r
         training = {"examples": cfg.get("train_examples"), "steps": cfg.get("steps"), "shots": cfg.get("shots")}
         if setting:
             training["variant"] = setting
+        if isinstance(cfg.get("gate"), dict):  # a teacher's verdict from the teacher-quality gate (teacher_gate.py)
+            training["gate"] = cfg["gate"]
         entry = _entry(cfg, prompt, method, prompt.numel(), metrics, split, command, folder, training)
         recorded = cfg.get("metrics")  # a teacher's own scores by split, when its training recorded them
         if isinstance(recorded, dict):

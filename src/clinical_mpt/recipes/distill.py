@@ -89,6 +89,24 @@ def source_dev_loss(cfg, backbone, mpt, specs: list):
     return lambda: sum(f() for f in losses) / len(losses)
 
 
+def gated_sources(cfg, out: Path, specs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(the source tasks whose teachers distillation uses, [{"task", "why"}] of the teachers the
+    teacher-quality gate excluded: teach.gate exclude | retrain, teacher_gate.py). Stops with an error
+    naming the fix when the gate excluded every teacher."""
+    from clinical_mpt.errors import ConfigError
+    from clinical_mpt.teacher_gate import used_teachers
+
+    used, excluded = used_teachers(cfg.teach.gate, out / "teachers", specs)
+    if excluded:
+        print("distill: the teacher gate excluded " + ", ".join(f"{e['task']} ({e['why']})" for e in excluded),
+              flush=True)
+    if not used:
+        raise ConfigError(f"teach.gate={cfg.teach.gate}: no teacher passed the teacher-quality gate (see "
+                          f"{out / 'teachers' / 'gate.json'}); train the teachers longer (teach.steps, teach.lr) "
+                          "or set teach.gate=warn to distil from every teacher anyway")
+    return used, excluded
+
+
 def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     import torch
 
@@ -111,6 +129,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
         raise ConfigError(f"distill.train.batch_size ({dcfg.train.batch_size}) is smaller than the number of "
                           f"processes ({distributed.world_size()}); raise it or launch fewer processes")
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "source", cfg.data.source_tasks)
+    specs, excluded = gated_sources(cfg, out, specs)
     teachers = [load_artifact(out / "teachers" / s["name"], backbone.fingerprint)[0]["prompt"] for s in specs]
     tasks = [encode_task(backbone.tokenizer, load_split(cfg.data.suite, s, "train", cfg.data.max_train_examples),
                          cfg.data.max_input_tokens, cfg.data.max_target_tokens) for s in specs]
@@ -152,7 +171,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
                        "rank": cfg.prompt.rank, "lambda": dcfg.lambda_, "temperature": dcfg.temperature,
                        "steps": dcfg.train.steps, "training": training.summary(rows),
                        "teacher_topk": dcfg.teacher_topk, "tasks_per_batch": dcfg.tasks_per_batch,
-                       "teacher_kept_mass": kept}, backbone.fingerprint)
+                       "teacher_kept_mass": kept, "excluded_teachers": excluded}, backbone.fingerprint)
         common.mark_done(folder, key, time.time() - start)
     distributed.barrier()
     return folder

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -45,6 +46,96 @@ def encoded_split(cfg, tokenizer, spec: dict, split: str):
                        cfg.data.max_target_tokens)
 
 
+def gate_splits(cfg, tokenizer, spec: dict) -> dict:
+    """What the teacher-quality gate reads: the whole train split (the majority answer), the dev split
+    encoded (losses; capped like every evaluation split) and, when the task has one, the test split."""
+    from clinical_mpt.data.suite import load_split
+
+    splits = {"train": load_split(cfg.data.suite, spec, "train"), "dev": encoded_split(cfg, tokenizer, spec, "dev")}
+    if (Path(cfg.data.suite) / spec.get("role", "source") / spec["name"] / "test.jsonl").is_file():
+        splits["test"] = load_split(cfg.data.suite, spec, "test", cfg.data.max_eval_examples)
+    return splits
+
+
+def prompt_dev_loss(backbone, prompt, dev, cfg) -> float:
+    """The LM loss per answer token of `prompt` (a SoftPrompt) on `dev` (encoded TaskData)."""
+    import torch
+
+    from clinical_mpt.methods.base import dev_loss_fn
+
+    with torch.no_grad():
+        return dev_loss_fn(backbone.model, prompt, dev, backbone.tokenizer.pad_token_id, cfg.eval.batch_size)()
+
+
+def teach_and_gate(backbone, spec: dict, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None,
+                   resume: bool, dev):
+    """Train one teacher and, unless `teach.gate` is off, put it through the teacher-quality gate
+    (teacher_gate.py); -> (prompt, training summary, entries for its config.json: metrics, majority,
+    dev_loss, gate). Under `retrain` a failing teacher is trained once more at half of `teach.lr`."""
+    import dataclasses
+
+    from clinical_mpt import teacher_gate
+    from clinical_mpt.prompts import new_soft_prompt
+
+    mode = cfg.teach.gate
+    if mode == "off":
+        prompt, trained = train_teacher(backbone, task, cfg, seed, log_path, checkpoint_dir, resume, dev)
+        return prompt, trained, {}
+    splits = gate_splits(cfg, backbone.tokenizer, spec)
+    initial = prompt_dev_loss(backbone, new_soft_prompt(backbone, cfg.prompt, cfg.seed), splits["dev"], cfg)
+    baseline = {split: teacher_gate.majority_row(splits["train"], splits[split]) for split in ("dev", "test")
+                if split in splits}
+    metric = baseline["dev"]["metric"]
+    attempts = 2 if mode == "retrain" else 1
+    for attempt in range(1, attempts + 1):
+        run_cfg = cfg if attempt == 1 else dataclasses.replace(cfg, teach=dataclasses.replace(
+            cfg.teach, lr=cfg.teach.lr / 2 ** (attempt - 1)))
+        where = checkpoint_dir if attempt == 1 or checkpoint_dir is None else checkpoint_dir / f"retry{attempt}"
+        try:
+            prompt, trained = train_teacher(backbone, task, run_cfg, seed, log_path, where, resume, dev)
+        except FloatingPointError as e:  # the training loss became non-finite: keep the initial prompt
+            prompt, trained = new_soft_prompt(backbone, cfg.prompt, cfg.seed), {"error": str(e)}
+            final, dev_metrics, verdict = math.nan, {}, teacher_gate.failed_training(str(e))
+        else:
+            final = prompt_dev_loss(backbone, prompt, splits["dev"], cfg)
+            dev_metrics = teacher_gate.score_split(backbone, prompt.weight, splits["dev"], cfg)
+            verdict = teacher_gate.verdict(metric, dev_metrics[metric], baseline["dev"]["score"],
+                                           teacher_gate.divergence(initial, final))
+        if verdict["passed"]:
+            break
+        if attempt < attempts:
+            print(f"teach gate: {spec['name']} failed ({verdict['why']}); retraining at lr "
+                  f"{cfg.teach.lr / 2 ** attempt:g}", flush=True)
+    metrics = {"dev": dev_metrics} if dev_metrics else {}
+    if dev_metrics and "test" in splits:  # scored once, for the kept prompt; never part of the verdict
+        metrics["test"] = teacher_gate.score_split(backbone, prompt.weight, splits["test"], cfg)
+    gate = {**verdict, "mode": mode, "attempts": attempt, "lr": run_cfg.teach.lr}
+    if not verdict["passed"]:
+        fate = "excluded from distillation" if mode in teacher_gate.EXCLUDING else "still used (teach.gate: warn)"
+        print(f"teach gate: {spec['name']} FAILED: {verdict['why']}; {fate}", flush=True)
+    return prompt, trained, {"metrics": metrics, "majority": baseline,
+                             "dev_loss": {"initial": finite(initial), "final": finite(final)}, "gate": gate}
+
+
+def finite(loss: float) -> float | None:
+    """A loss for config.json: rounded, or None when it is not finite (JSON has no NaN)."""
+    return round(loss, 6) if math.isfinite(loss) else None
+
+
+def write_gate_summary(folder: Path, mode: str, names: list[str]) -> list[dict]:
+    """DIR/teachers/gate.json: every teacher with its dev score, baseline and verdict; a warning when
+    an excluding gate leaves no teacher for distillation."""
+    from clinical_mpt import teacher_gate
+    from clinical_mpt.data.jsonl import write_json
+
+    rows = teacher_gate.summary_rows(folder, names)
+    write_json(folder / "gate.json", {"mode": mode, "teachers": rows})
+    if mode in teacher_gate.EXCLUDING and rows and not any(r["passed"] for r in rows):
+        print(f"teach gate: no teacher passed (see {folder / 'gate.json'}); distillation will stop. Train longer, "
+              "or set teach.gate=warn to distil from every teacher anyway", flush=True)
+    return rows
+
+
 def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
     from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
@@ -65,17 +156,19 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
             continue  # this teacher finished earlier (e.g. before an interruption)
         task = encoded_split(cfg, backbone.tokenizer, spec, "train")
         dev = encoded_split(cfg, backbone.tokenizer, spec, "dev") if cfg.teach.eval_every else None
-        prompt, trained = train_teacher(backbone, task, cfg, cfg.seed + i, log_path,
-                                        out / "checkpoints" / "teach" / spec["name"], resume, dev)
+        prompt, trained, gated = teach_and_gate(backbone, spec, task, cfg, cfg.seed + i, log_path,
+                                                out / "checkpoints" / "teach" / spec["name"], resume, dev)
         if distributed.is_main():
             save_artifact(folder / spec["name"], {"prompt": prompt.weight},
                           {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
                            "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
                            "train_examples": len(task.examples), "steps": cfg.teach.steps, "training": trained,
-                           "key": key},
+                           **gated, "key": key},
                           backbone.fingerprint)
         distributed.barrier()  # every rank sees the same finished teachers
     if distributed.is_main():
+        if cfg.teach.gate != "off":
+            write_gate_summary(folder, cfg.teach.gate, [s["name"] for s in specs])
         common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
     distributed.barrier()
     return folder
