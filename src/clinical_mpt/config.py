@@ -213,11 +213,10 @@ _CHOICES = {
     ("EvalConfig", "classification"): ("rank", "generate"),
 }
 _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_tokens", "max_target_tokens", "temperature",
-             "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples",
-             "teach_lr", "distill_lr"}
+             "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}
 _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots",
                  "eval_every", "min_delta", "tasks_per_batch",
-                 "lr_vectors", "lr_meta_prompt"}
+                 "lr_vectors", "lr_meta_prompt", "teach_lr", "distill_lr"}
 
 
 _LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard")}

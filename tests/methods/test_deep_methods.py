@@ -126,5 +126,5 @@ def test_the_three_methods_are_registered_and_configured():
     assert cfg.deep.teach_lr == 0.01 and cfg.deep.distill_lr == 0.01 and cfg.teach.lr == 0.3
     with pytest.raises(ConfigError, match="prompt.depth: unknown key"):
         load_config(None, ["prompt.depth=deep"])
-    with pytest.raises(ConfigError, match="deep.teach_lr"):
-        load_config(None, ["deep.teach_lr=0"])
+    with pytest.raises(ConfigError, match="deep.teach_lr: must be >= 0"):
+        load_config(None, ["deep.teach_lr=-1"])
