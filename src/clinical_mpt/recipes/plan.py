@@ -23,7 +23,7 @@ from clinical_mpt.protocol import meta_stage, runs
 from clinical_mpt.roi import (DEFAULT_LORA_TARGETS, PEFT_STATE_BYTES, activation_bytes, compute_roi, human_bytes,
                               human_count, lora_parameters)
 
-COMMANDS = ("teach", "distill", "adapt", "evaluate", "run")
+STAGE_COMMANDS = ("teach", "distill", "adapt", "evaluate", "run")  # the commands whose stages a plan lists
 QUANTIZED_BYTES = {"8bit": 1.0, "4bit": 0.5}  # bytes per weight of the quantized linear layers
 
 
@@ -136,7 +136,7 @@ def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "n
     evals = [(m, s.name) for m, s in runs(cfg)]
     layers = shape.num_layers
     deep_d = layers * 2 * shape.num_kv_heads * shape.head_dim  # layers x D: every layer's keys and values
-    return {"command": command, "stages": plan_stages(cfg, command if command in COMMANDS else "run", depth),
+    return {"command": command, "stages": plan_stages(cfg, command if command in STAGE_COMMANDS else "run", depth),
             "processes": processes,
             "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,
