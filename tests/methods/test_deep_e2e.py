@@ -127,3 +127,13 @@ def test_teach_depth_deep_trains_only_the_deep_teachers_from_one_start(mini_suit
 
     start = init_prefix(tiny_backbone.model, tiny_backbone.tokenizer, load_config(None).prompt.init_text, L)
     assert all(torch.allclose(p, start, atol=1e-6) for p in prefixes)  # lr 0: both still at the common start
+
+
+def test_evaluating_deep_mpt_without_its_meta_prompt_names_the_command(mini_suite, tmp_path, capsys):
+    from clinical_mpt.cli import main
+
+    args = ["evaluate", str(ROOT / "configs" / "tiny.yaml"), f"data.suite={mini_suite}", "data.source_tasks=[]",
+            "data.target_tasks=[]", "methods=[deep-mpt]", "--out", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "distill-deep" in err and "--depth deep" in err and "Traceback" not in err

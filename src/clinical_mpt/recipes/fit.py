@@ -19,7 +19,7 @@ from pathlib import Path
 
 from clinical_mpt import distributed, sharding
 from clinical_mpt.artifacts import load_artifact, save_artifact
-from clinical_mpt.errors import ConfigError
+from clinical_mpt.errors import ArtifactError, ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext
 from clinical_mpt.methods.table import BACKBONE_FREE, meta_prompt_depths, row
 from clinical_mpt.protocol import Setting, artifact_dir, artifact_key, distill_dir
@@ -74,7 +74,13 @@ def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: boo
     ctx = MethodContext(backbone, cfg, out, resume=resume)
     if need_meta:
         for depth in meta_prompt_depths(cfg.methods) if depths is None else depths:
-            tensors, meta_cfg = load_artifact(distill_dir(out, depth), backbone.fingerprint)
+            folder = distill_dir(out, depth)
+            if not (folder / "config.json").is_file():
+                flag = "" if depth == "input" else f" --depth {depth}"
+                raise ArtifactError(f"{folder}: no distilled {depth} meta-prompt, which the methods start from; "
+                                    f"run `clinical-mpt teach CONFIG{flag}` and `clinical-mpt distill CONFIG{flag}` "
+                                    "first (or `clinical-mpt run CONFIG`)")
+            tensors, meta_cfg = load_artifact(folder, backbone.fingerprint)
             ctx.meta_prompts[depth] = (tensors, meta_cfg["tasks"])
         ctx = with_meta_prompt(ctx, "input")
     return ctx
