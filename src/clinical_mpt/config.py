@@ -65,8 +65,6 @@ class PromptConfig:
     init: str = _f("vocab", "teacher prompt init: vocab (embeddings of random vocabulary tokens) | text | random")
     init_text: str = _f("Extract the clinical information from the note.", "text used when init = text, and "
                                                                            "always by deep prompts (their K/V init)")
-    depth: str = _f("input", "input (prompts enter at the input embeddings) | deep (per-layer key/value prefixes "
-                             "in the attention cache: teachers and the distilled meta-prompt of deep-mpt)")
 
 
 @dataclass
@@ -113,6 +111,17 @@ class DistillConfig:
     uv_init_std: float = _f(0.0, "u, v start at 1 + N(0, std) so the student starts at P*")
     teacher_cache: str = _f("memory", "where teacher outputs are kept: memory (CPU RAM) | disk "
                                       "(OUT/distill/teacher_cache/*.safetensors, read per batch)")
+
+
+@dataclass
+class DeepStagesConfig:
+    """The deep form of the teach and distill stages (OUT/teachers-deep, OUT/distill-deep), trained when a
+    method starts from the deep meta-prompt (deep-mpt): every setting is `teach`'s and `distill`'s except
+    these rates, since per-layer key/value prefixes move on another scale than input embeddings."""
+
+    teach_lr: float = _f(0.01, "peak learning rate of the deep teachers (teach.lr is the input-level one, ~0.3)")
+    distill_lr: float = _f(0.01, "peak learning rate of the deep distillation: P*, u, v "
+                                 "(distill.train.lr is the input-level one)")
 
 
 @dataclass
@@ -174,6 +183,7 @@ class RunConfig:
     prompt: PromptConfig = field(default_factory=PromptConfig)
     teach: TeachConfig = field(default_factory=TeachConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    deep: DeepStagesConfig = field(default_factory=DeepStagesConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     methods: list = _f(["mpt"], f"methods to train and evaluate on the targets: {', '.join(METHODS)}")
@@ -206,7 +216,6 @@ _CHOICES = {
     ("BackboneConfig", "load_in"): ("none", "8bit", "4bit"),
     ("DistillConfig", "teacher_cache"): ("memory", "disk"),
     ("PromptConfig", "init"): ("vocab", "text", "random"),
-    ("PromptConfig", "depth"): ("input", "deep"),
     ("DistillConfig", "sampling"): ("proportional", "temperature", "balanced"),
     ("EvalConfig", "split"): ("dev", "test"),
     ("EvalConfig", "classification"): ("rank", "generate"),
@@ -216,7 +225,7 @@ _POSITIVE = {"shot_steps", "length", "rank", "steps", "batch_size", "max_input_t
              "sampling_temperature", "log_every", "patience", "dev_examples", "max_train_examples", "max_eval_examples"}
 _NON_NEGATIVE = {"checkpoint_every", "lr", "warmup_steps", "weight_decay", "grad_clip", "lambda_", "teacher_topk", "uv_init_std", "shots",
                  "eval_every", "min_delta", "tasks_per_batch",
-                 "lr_vectors", "lr_meta_prompt"}
+                 "lr_vectors", "lr_meta_prompt", "teach_lr", "distill_lr"}
 
 
 _LIST_CHOICES = {("TrainConfig", "log_to"): ("jsonl", "tensorboard"), ("TeachConfig", "log_to"): ("jsonl", "tensorboard")}

@@ -96,6 +96,22 @@ def runs(cfg: RunConfig) -> list[tuple[str, Setting]]:
     return [(m, s) for m in cfg.methods for s in settings(cfg.protocol, cfg.seed) if runs_for(m, s, shot_methods)]
 
 
+def meta_stage(stage: str, depth: str = "input") -> str:
+    """A teach or distill stage's name for one meta-prompt depth: "teach", "distill" (input);
+    "teach-deep", "distill-deep" (deep). Names the checkpoints, the log stages and the dry run's lines."""
+    return stage if depth == "input" else f"{stage}-{depth}"
+
+
+def teachers_dir(out: Path, depth: str = "input") -> Path:
+    """The teach stage's folder for one meta-prompt depth: OUT/teachers (input), OUT/teachers-deep (deep)."""
+    return Path(out) / ("teachers" if depth == "input" else f"teachers-{depth}")
+
+
+def distill_dir(out: Path, depth: str = "input") -> Path:
+    """The distill stage's folder (the meta-prompt) for one depth: OUT/distill (input), OUT/distill-deep (deep)."""
+    return Path(out) / ("distill" if depth == "input" else f"distill-{depth}")
+
+
 def artifact_dir(out: Path, method: str, setting: Setting) -> Path:
     """The folder of a run's trained artifacts (one subfolder per task) and its log.jsonl:
     OUT/adapt/<variant> for rows with artifacts "adapt" (the MPT methods), else OUT/targets/<method>/<setting>."""
@@ -112,7 +128,11 @@ def artifact_dir(out: Path, method: str, setting: Setting) -> Path:
 # the stages already finished.
 EXECUTION_ONLY = {"backbone": ("device", "gradient_checkpointing", "compile", "shape"), "distill": ("teacher_cache",)}
 SHARED = ("backbone", "data", "prompt")        # what every stage depends on
-META_STAGES = ("teach", "distill")              # what the meta-prompt depends on
+META_STAGES = ("teach", "distill")              # what the (input-level) meta-prompt depends on
+# per meta-prompt depth: the sections its teach and its distill stage depend on (besides SHARED); the deep
+# stages take teach's and distill's settings with their own rates (`deep`)
+TEACH_SECTIONS = {"input": ("teach",), "deep": ("teach", "deep.teach_lr")}
+META_SECTIONS = {"input": META_STAGES, "deep": META_STAGES + ("deep",)}
 
 
 def section(d: dict, path: str):
@@ -152,8 +172,19 @@ def stage_key(cfg: RunConfig, sections: tuple[str, ...]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def teach_key(cfg: RunConfig, depth: str = "input") -> str:
+    """Config key of the teachers of one meta-prompt depth (OUT/teachers, OUT/teachers-deep)."""
+    return stage_key(cfg, SHARED + TEACH_SECTIONS[depth])
+
+
+def distill_key(cfg: RunConfig, depth: str = "input") -> str:
+    """Config key of the distilled meta-prompt of one depth (OUT/distill, OUT/distill-deep)."""
+    return stage_key(cfg, SHARED + META_SECTIONS[depth])
+
+
 def _upstream(method: str) -> tuple[str, ...]:
-    return META_STAGES if row(method).needs_meta_prompt else ()
+    depth = row(method).meta_prompt
+    return META_SECTIONS[depth] if depth else ()
 
 
 def method_key(cfg: RunConfig, method: str) -> str:

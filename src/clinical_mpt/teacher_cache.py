@@ -33,15 +33,17 @@ class TeacherOutputs:
 
 @torch.no_grad()
 def compute_teacher_outputs(model, prompt: torch.Tensor, encoded: list, pad_id: int, temperature: float,
-                            topk: int, batch_size: int = 16, desc: str = "teacher") -> list[TeacherOutputs]:
-    """prompt (L, d); encoded [(input_ids, target_ids)] -> one TeacherOutputs per example, in order."""
+                            topk: int, batch_size: int = 16, desc: str = "teacher",
+                            forward=answer_hidden_and_logits) -> list[TeacherOutputs]:
+    """prompt (L, d); encoded [(input_ids, target_ids)] -> one TeacherOutputs per example, in order.
+    A deep teacher: prompt (layers, 2, kv_heads, L, head_dim) with
+    `forward=deep_modeling.deep_answer_hidden_and_logits` (the prefix in the attention cache)."""
     outputs = []
     vocab = full_shape(model.get_output_embeddings().weight)[0]
     for start in progress(range(0, len(encoded), batch_size), desc=f"cache {desc}", unit="batch", leave=False):
         rows = encoded[start:start + batch_size]
         task_ids = torch.zeros(len(rows), dtype=torch.long)      # every row uses the one teacher prompt
-        hidden, logits, _ = answer_hidden_and_logits(model, lambda ids: prompt.unsqueeze(0), task_ids,
-                                                     collate(rows, pad_id))
+        hidden, logits, _ = forward(model, lambda ids: prompt.unsqueeze(0), task_ids, collate(rows, pad_id))
         logp, ids = teacher_topk(logits, temperature, topk if topk > 0 else vocab)
         counts = [len(target) for _, target in rows]  # answer positions per row, row-major order
         for lp, ix, h in zip(logp.split(counts), ids.split(counts), hidden.split(counts)):

@@ -53,3 +53,29 @@ def test_a_deep_student_distils_from_deep_teachers(tiny_backbone):
     assert losses[-1] < losses[0]
     assert all(not torch.equal(start[n], p) for n, p in student.named_parameters()), "P*, u and v all learn"
     assert torch.equal(stacked, torch.stack([t.weight.detach() for t in teachers])), "teachers stay fixed"
+
+
+def test_deep_teacher_outputs_come_from_the_deep_forward(tiny_backbone):
+    """teacher_cache with the deep forward gives exactly a direct deep forward's top-k and hidden states, and
+    not those of the input-level prompt made from the same init text (which a deep prompt equals at its start)."""
+    from clinical_mpt.losses import teacher_topk
+    from clinical_mpt.prompts import new_soft_prompt
+    from clinical_mpt.config import load_config
+    from clinical_mpt.teacher_cache import compute_teacher_outputs
+
+    model, batch = tiny_backbone.model, _batch()
+    encoded = [(row[:2].tolist(), row[2:].tolist()) for row in batch["input_ids"]]
+    teacher = _teachers(tiny_backbone, k=1)[0].weight.detach()                 # a deep teacher that moved
+    deep = compute_teacher_outputs(model, teacher, encoded, 0, 1.0, 5, batch_size=3,
+                                   forward=deep_answer_hidden_and_logits)
+    with torch.no_grad():
+        hidden, logits, _ = deep_answer_hidden_and_logits(model, lambda ids: teacher.unsqueeze(0),
+                                                          torch.zeros(4, dtype=torch.long), batch)
+    logp, ids = teacher_topk(logits, 1.0, 5)
+    assert torch.allclose(torch.cat([t.hidden for t in deep]), hidden, atol=1e-5)
+    assert torch.allclose(torch.cat([t.logp for t in deep]), logp, atol=1e-5)
+    assert torch.equal(torch.cat([t.ids for t in deep]), ids)
+    cfg = load_config(None, ["prompt.length=4", "prompt.init=text", "prompt.init_text=Find the dose."])
+    shallow = compute_teacher_outputs(model, new_soft_prompt(tiny_backbone, cfg.prompt, 0).weight.detach(), encoded,
+                                      0, 1.0, 5, batch_size=3)
+    assert not torch.allclose(torch.cat([t.hidden for t in shallow]), hidden, atol=1e-3)

@@ -11,7 +11,7 @@ from clinical_mpt.batching import TaskData, encode_task
 from clinical_mpt.config import load_config
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods import deep_mpt, prefix
-from clinical_mpt.methods.table import NEEDS_META_PROMPT, TABLE
+from clinical_mpt.methods.table import NEEDS_META_PROMPT, TABLE, meta_prompt_depths
 from clinical_mpt.methods.base import MethodContext
 from clinical_mpt.prompts.deep_prompt import from_rows, init_prefix, kv_geometry, to_rows
 
@@ -92,7 +92,7 @@ def test_deep_mpt_full_prompt_trains_p_star_too(tiny_backbone, tmp_path):
 def test_deep_mpt_refuses_an_input_level_meta_prompt(tiny_backbone, tmp_path):
     d = tiny_backbone.model.config.hidden_size
     shallow = {"shared": torch.zeros(L, d), "u": torch.ones(2, L, 1), "v": torch.ones(2, 1, d)}
-    with pytest.raises(ConfigError, match="prompt.depth: deep"):
+    with pytest.raises(ConfigError, match="--depth deep"):
         deep_mpt.fit(_ctx(tiny_backbone, tmp_path, shallow, ["a", "b"]), _task(tiny_backbone.tokenizer), 0,
                      tmp_path / "x" / "log.jsonl")
 
@@ -115,8 +115,16 @@ def test_the_three_methods_are_registered_and_configured():
     for name in ("prefix", "deep-mpt", "deep-mpt-full-prompt"):
         assert name in TABLE and name in config.METHODS
     assert {"deep-mpt", "deep-mpt-full-prompt"} <= NEEDS_META_PROMPT and "prefix" not in NEEDS_META_PROMPT
-    cfg = load_config(None, ["methods=[prefix,deep-mpt]", "prompt.depth=deep"])
-    assert cfg.prompt.depth == "deep" and load_config(None).prompt.depth == "input"
+    assert TABLE["deep-mpt"].meta_prompt == TABLE["deep-mpt-full-prompt"].meta_prompt == "deep"
+    assert TABLE["mpt"].meta_prompt == "input" and TABLE["prefix"].meta_prompt is None
+    # which meta-prompts a run trains is derived from `methods:`, not configured separately
+    assert meta_prompt_depths(["prefix", "deep-mpt"]) == ["deep"]
+    assert meta_prompt_depths(["deep-mpt-full-prompt", "pt", "mpt"]) == ["input", "deep"]
+    assert meta_prompt_depths(["prefix", "lora"]) == []
+    cfg = load_config(None, ["methods=[prefix,deep-mpt]"])
     assert cfg.baselines.prefix.lr == 0.01 and cfg.adapt.deep.lr == 0.01
-    with pytest.raises(ConfigError, match="prompt.depth"):
-        load_config(None, ["prompt.depth=shallow"])
+    assert cfg.deep.teach_lr == 0.01 and cfg.deep.distill_lr == 0.01 and cfg.teach.lr == 0.3
+    with pytest.raises(ConfigError, match="prompt.depth: unknown key"):
+        load_config(None, ["prompt.depth=deep"])
+    with pytest.raises(ConfigError, match="deep.teach_lr: must be >= 0"):
+        load_config(None, ["deep.teach_lr=-1"])

@@ -75,6 +75,7 @@ def test_derived_lists_are_the_table():
 
     assert METHODS == tuple(TABLE) == tuple(r.name for r in ROWS)
     assert NEEDS_META_PROMPT == {"mpt", "mpt-vectors", "mpt-full-prompt", "deep-mpt", "deep-mpt-full-prompt"}
+    assert {r.name for r in ROWS if r.meta_prompt == "input"} == {"mpt", "mpt-vectors", "mpt-full-prompt"}
     assert set(TRAINABLE) == set(TABLE) - {"zero-shot"}
     assert set(METHOD_ORDER) == set(METHOD_LABELS) == set(TABLE)
     assert set(ENTRY_KINDS) - {"teacher"} <= set(TABLE)
@@ -90,8 +91,8 @@ def test_derived_lists_are_the_table():
 
 
 def test_a_config_naming_a_method_the_table_lacks_is_refused():
-    with pytest.raises(ConfigError, match="unknown method 'prefix'"):
-        load_config(TINY, ["methods=[mpt,prefix]"])
+    with pytest.raises(ConfigError, match="unknown method 'adapter'"):
+        load_config(TINY, ["methods=[mpt,adapter]"])
 
 
 @pytest.mark.parametrize("method", TRAINABLE)
@@ -141,10 +142,10 @@ def test_runs_of_a_config():
 
 
 def test_backbone_training_methods_refuse_a_sharded_backbone(monkeypatch):
-    from clinical_mpt import distributed
+    from clinical_mpt import sharding
     from clinical_mpt.recipes.fit import check_unsharded
 
-    monkeypatch.setattr(distributed, "sharded", lambda model: True)
+    monkeypatch.setattr(sharding, "sharded", lambda model: True)
     for r in ROWS:
         if r.trains_backbone:
             with pytest.raises(ConfigError, match=f"{r.name} trains backbone weights"):
@@ -189,6 +190,6 @@ def test_artifact_folders_come_from_the_rows(monkeypatch, tmp_path):
     assert protocol.artifact_dir(tmp_path, "mpt-full-prompt", full) == tmp_path / "adapt" / "full-metaprompt"
     assert protocol.artifact_dir(tmp_path, "pt", Setting(0, 0)) == tmp_path / "targets" / "pt" / "k0"
     # a new method that starts from P* keeps its own folder instead of overwriting the MPT prompts
-    monkeypatch.setitem(TABLE, "toy", dataclasses.replace(toy_method.ROW, needs_meta_prompt=True))
+    monkeypatch.setitem(TABLE, "toy", dataclasses.replace(toy_method.ROW, meta_prompt="input"))
     assert protocol.artifact_dir(tmp_path, "toy", Setting(None, 0)) == tmp_path / "targets" / "toy" / "full"
     assert protocol.adapt_method(False) == "mpt" and protocol.adapt_method(True) == "mpt-full-prompt"

@@ -128,3 +128,17 @@ def test_launcher_reruns_the_command_under_accelerate(monkeypatch):
     assert cmd[1:] == ["-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/ddp.yaml",
                        "--num_processes", "4", "-m", "clinical_mpt", "teach", "configs/tiny.yaml", "teach.steps=3",
                        "--out", "runs/x", "--resume"]
+
+
+def test_the_plans_stages_follow_the_methods():
+    from clinical_mpt.recipes.plan import plan_stages
+
+    tiny = REPO / "configs" / "tiny.yaml"
+    both = load_config(tiny, ["methods=[mpt,deep-mpt,prefix]"])
+    assert plan_stages(both) == ["teach", "distill", "teach-deep", "distill-deep", "adapt", "evaluate"]
+    assert plan_stages(load_config(tiny, ["methods=[deep-mpt-full-prompt]"])) == ["teach-deep", "distill-deep",
+                                                                                   "evaluate"]
+    assert plan_stages(load_config(tiny, ["methods=[pt,lora]"])) == ["evaluate"]
+    assert plan_stages(both, "teach") == ["teach", "teach-deep"]
+    assert plan_stages(both, "distill", "deep") == ["distill-deep"]
+    assert plan_stages(load_config(tiny, ["methods=[pt]"]), "teach") == ["teach"]

@@ -34,8 +34,9 @@ class MethodContext:
     backbone: object
     cfg: object
     out: Path
-    meta: dict | None = None             # distilled {"shared", "u", "v"} (MPT methods)
+    meta: dict | None = None             # distilled {"shared", "u", "v"} of the method's depth (MPT methods)
     meta_tasks: list = field(default_factory=list)
+    meta_prompts: dict = field(default_factory=dict)  # depth ("input" | "deep") -> (meta tensors, source tasks)
     resume: bool = False                 # continue interrupted trainings from their checkpoints
     dev: TaskData | None = None          # the target task's encoded dev split: early stopping (train.eval_every)
 

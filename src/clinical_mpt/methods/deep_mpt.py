@@ -1,7 +1,8 @@
 """`deep-mpt` (train the per-layer u, v only) and `deep-mpt-full-prompt` (train P*, u, v): target
 adaptation of the deep meta-prompt, prefix_l = P*_l o (u_l v_l^T) at every layer (prompts/deep_mpt_prompt.py).
 
-The meta-prompt comes from distillation in deep form (`prompt.depth: deep`):
+The meta-prompt comes from distillation in deep form (OUT/distill-deep; the run trains it because these
+rows' `meta_prompt` is "deep", methods/table.py):
     shared P* (layers, L, D), u (K, layers, L, r), v (K, layers, r, D),   D = 2·kv_heads·head_dim.
 u, v start from the mean of the distilled source factors, `ones` (the prefix starts at P*), or one
 named source task's (`adapt.init_from`); schedule and rate: `adapt.deep`.
@@ -26,7 +27,8 @@ def check_deep_meta(meta: dict | None, config) -> None:
     if shared is None or shared.dim() != 3 or shared.shape[0] != layers or shared.shape[2] != 2 * kv_heads * head_dim:
         got = "none" if shared is None else tuple(shared.shape)
         raise ConfigError(f"deep-mpt needs a deep meta-prompt of shape (layers={layers}, L, "
-                          f"D={2 * kv_heads * head_dim}), got {got}: distil with `prompt.depth: deep`")
+                          f"D={2 * kv_heads * head_dim}), got {got}: distil it with `clinical-mpt distill CONFIG "
+                          f"--depth deep` (OUT/distill-deep)")
 
 
 def init_factors(meta: dict, tasks: list[str], init_from: str) -> tuple[torch.Tensor, torch.Tensor]:

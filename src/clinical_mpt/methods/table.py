@@ -2,9 +2,10 @@
 
 A row says where the method's settings live in the run config, which learning rates a sweep may set,
 what it trains, and where its fit function is. Every other list of methods is derived from this table
-(config.METHODS, NEEDS_META_PROMPT, the sweep's learning-rate fields, the result keys in protocol.py,
-the sharded-backbone guard, the report's row order and labels); tests/methods/test_table.py fails if
-a method name appears anywhere in the package without a row.
+(config.METHODS, NEEDS_META_PROMPT, meta_prompt_depths: which teach + distill stages `run` trains, the
+sweep's learning-rate fields, the result keys in protocol.py, the sharded-backbone guard, the report's
+row order and labels); tests/methods/test_table.py fails if a method name appears anywhere in the
+package without a row.
 
 Torch-free: rows name their functions by "module:function" and `Row.fit` imports on call, so the CLI,
 the config and `--dry-run` can read the table without loading torch.
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 from clinical_mpt.errors import ConfigError
 
+META_PROMPT_DEPTHS = ("input", "deep")  # the two forms of the teach + distill stages, in the order `run` trains them
+
 
 @dataclass(frozen=True)
 class Row:
@@ -29,7 +32,8 @@ class Row:
     train: str | None              # dotted config path of its TrainConfig (steps, lr, ...); None: trains nothing
     lr_fields: tuple[str, ...] = ()  # dotted learning-rate fields a sweep sets (more than one: per parameter group)
     trains_backbone: bool = False  # updates backbone weights (needs an unsharded private copy)
-    needs_meta_prompt: bool = False  # starts from the distilled P* (the run's teach + distill stages)
+    meta_prompt: str | None = None  # starts from the distilled P* of this depth: "input" (OUT/distill) or
+    #                                 "deep" (OUT/distill-deep), made by the run's teach + distill stages
     trains_meta_prompt: bool = False  # also updates P* (in adapt/: the folder adapt/<setting>-metaprompt)
     artifacts: str = "targets"     # "adapt": OUT/adapt/<variant>, the adapt stage's prompts (u, v[, P*]);
     #                                "targets": OUT/targets/<method>/<setting>
@@ -37,6 +41,16 @@ class Row:
     load_prompt_path: str | None = None  # "module:function", (ctx, tensors) -> (L, d) prompt: a saved
     #                                      artifact with the same key is loaded instead of retrained
     paired_reference: bool = False  # results.json's paired deltas compare every meta-prompt method with it
+
+    def __post_init__(self):
+        if self.meta_prompt not in (None, *META_PROMPT_DEPTHS):
+            raise ValueError(f"row {self.name}: meta_prompt {self.meta_prompt!r} is not one of "
+                             f"{', '.join(META_PROMPT_DEPTHS)} or None")
+
+    @property
+    def needs_meta_prompt(self) -> bool:
+        """Starts from a distilled P* (of either depth)."""
+        return self.meta_prompt is not None
 
     @property
     def trains(self) -> bool:
@@ -68,20 +82,20 @@ ROWS: tuple[Row, ...] = (
         ("baselines.prefix.lr",)),
     # per-layer u, v of the deep meta-prompt: prefix_l = P*_l o (u_l v_l^T)
     Row("deep-mpt", "Deep MPT (u, v)", f"{_DEEP}:fit", "adapt", "adapt.deep", ("adapt.deep.lr",),
-        needs_meta_prompt=True),
+        meta_prompt="deep"),
     # deep P*, u, v
     Row("deep-mpt-full-prompt", "Deep MPT (P*, u, v)", f"{_DEEP}:fit_full_prompt", "adapt", "adapt.deep",
-        ("adapt.deep.lr",), needs_meta_prompt=True, trains_meta_prompt=True),
+        ("adapt.deep.lr",), meta_prompt="deep", trains_meta_prompt=True),
     # u, v only: r(L + d) parameters per task
     Row("mpt", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr", "adapt.lr_vectors"),
-        needs_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
+        meta_prompt="input", artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
     # the study's name for mpt: evaluates mpt's prompts
     Row("mpt-vectors", "MPT (u, v)", f"{_MPT}:fit", "adapt", "adapt.train", ("adapt.train.lr", "adapt.lr_vectors"),
-        needs_meta_prompt=True, artifacts="adapt", shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),
+        meta_prompt="input", artifacts="adapt", shares_artifacts_with="mpt", load_prompt_path=f"{_MPT}:load_prompt"),
     # P*, u, v
     Row("mpt-full-prompt", "MPT (P*, u, v)", f"{_MPT}:fit_full_prompt", "adapt", "adapt.train",
         ("adapt.train.lr", "adapt.lr_vectors", "adapt.lr_meta_prompt"),
-        needs_meta_prompt=True, trains_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
+        meta_prompt="input", trains_meta_prompt=True, artifacts="adapt", load_prompt_path=f"{_MPT}:load_prompt"),
     # a fresh L x d prompt per task
     Row("pt", "Prompt tuning", "clinical_mpt.methods.prompt_tuning:fit", "baselines.pt", "baselines.pt",
         ("baselines.pt.lr",), paired_reference=True),
@@ -101,6 +115,12 @@ NEEDS_META_PROMPT: frozenset[str] = frozenset(r.name for r in ROWS if r.needs_me
 TRAINABLE: tuple[str, ...] = tuple(r.name for r in ROWS if r.lr_fields)
 PAIRED_REFERENCES: tuple[str, ...] = tuple(r.name for r in ROWS if r.paired_reference)
 BACKBONE_FREE: tuple[str, ...] = tuple(r.name for r in ROWS if not r.trains_backbone)
+
+
+def meta_prompt_depths(methods) -> list[str]:
+    """The meta-prompt depths ("input", "deep") that some of `methods` start from, in training order."""
+    needed = {row(m).meta_prompt for m in methods}
+    return [d for d in META_PROMPT_DEPTHS if d in needed]
 
 
 def adapt_rows(trains_meta_prompt: bool) -> list[Row]:

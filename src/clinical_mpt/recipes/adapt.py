@@ -36,7 +36,7 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
         for cfg_file in folder.glob("*/config.json"):
             cfg_file.unlink()
     distributed.barrier()
-    ctx = method_context(cfg, backbone, out, resume=resume)
+    ctx = method_context(cfg, backbone, out, resume=resume, depths=("input",))  # the input-level P* (OUT/distill)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     start = time.time()
     for i, spec in enumerate(specs):

@@ -34,6 +34,25 @@ def configure(parser) -> None:
                              "the memory estimate is per process")
 
 
+def add_depth_argument(parser) -> None:
+    """--depth of the teach and distill commands."""
+    from clinical_mpt.methods.table import META_PROMPT_DEPTHS
+
+    parser.add_argument("--depth", choices=META_PROMPT_DEPTHS,
+                        help="which meta-prompt to train: input (OUT/teachers, OUT/distill) or deep "
+                             "(OUT/teachers-deep, OUT/distill-deep); default: every form the config's methods "
+                             "start from (input when none does)")
+
+
+def stage_depths(args, cfg) -> list[str]:
+    """The meta-prompt depths a teach / distill command trains: --depth, else those `cfg.methods` need."""
+    from clinical_mpt.methods.table import meta_prompt_depths
+
+    if getattr(args, "depth", None):
+        return [args.depth]
+    return meta_prompt_depths(cfg.methods) or ["input"]
+
+
 def launch_or_plan(args) -> int | None:
     """Handle --dry-run (print the plan) and --launcher accelerate (re-run under `accelerate launch`):
     the exit code when one of them ran, else None (run the command here)."""
@@ -41,7 +60,8 @@ def launch_or_plan(args) -> int | None:
 
     if getattr(args, "dry_run", False):
         print_plan(load_config(args.config, args.overrides), getattr(args, "command", None) or "run", args.out,
-                   getattr(args, "num_processes", None) or 1, sharding_of(getattr(args, "accelerate_config", None)))
+                   getattr(args, "num_processes", None) or 1, sharding_of(getattr(args, "accelerate_config", None)),
+                   getattr(args, "depth", None))
         return 0
     if getattr(args, "launcher", "none") != "accelerate" or distributed.launched():
         return None
@@ -64,6 +84,7 @@ def launch_or_plan(args) -> int | None:
     cmd += ["--num_processes", str(args.num_processes)] if args.num_processes else []
     cmd += ["-m", "clinical_mpt", args.command, args.config, *args.overrides]
     cmd += (["--out", args.out] if args.out else []) + [f for f in ("--force", "--resume") if getattr(args, f[2:])]
+    cmd += ["--depth", args.depth] if getattr(args, "depth", None) else []
     print("launching:", " ".join(cmd), flush=True)
     return subprocess.call(cmd, env=env)
 

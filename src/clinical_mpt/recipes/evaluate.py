@@ -105,12 +105,15 @@ def aggregate(records: list[dict], backbone_params: int) -> dict:
 
 
 def compute_seconds(out: Path, records: list[dict]) -> float:
-    """The recorded time of the whole run: the teach and distill stages (their stage.json) plus every
-    (method, setting, task) training + evaluation, whenever and in whichever process it ran."""
+    """The recorded time of the whole run: the teach and distill stages of both meta-prompt depths (their
+    stage.json) plus every (method, setting, task) training + evaluation, whenever and in whichever process it ran."""
+    from clinical_mpt.methods.table import META_PROMPT_DEPTHS
+    from clinical_mpt.protocol import distill_dir, teachers_dir
+
     stages = 0.0
-    for stage in ("teachers", "distill"):
+    for folder in [f(out, d) for d in META_PROMPT_DEPTHS for f in (teachers_dir, distill_dir)]:
         try:
-            stages += float(json.loads((out / stage / "stage.json").read_text()).get("seconds", 0))
+            stages += float(json.loads((folder / "stage.json").read_text()).get("seconds", 0))
         except (OSError, ValueError):
             pass
     return round(stages + sum(float(r.get("seconds", 0)) for r in records), 1)
@@ -147,10 +150,9 @@ def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float |
                  resume: bool = False) -> dict:
     from clinical_mpt import distributed
     from clinical_mpt.data.suite import load_suite, select_tasks
-    from clinical_mpt.methods.table import NEEDS_META_PROMPT
     from clinical_mpt.recipes.fit import method_context
 
-    ctx = method_context(cfg, backbone, out, need_meta=bool(NEEDS_META_PROMPT & set(cfg.methods)), resume=resume)
+    ctx = method_context(cfg, backbone, out, resume=resume)  # the meta-prompts (input, deep) the methods start from
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     records = []
     for method, setting in runs(cfg):

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from clinical_mpt import distributed, sharding
 from clinical_mpt.artifacts import load_artifact, save_artifact
-from clinical_mpt.errors import ConfigError
+from clinical_mpt.errors import ArtifactError, ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext
-from clinical_mpt.methods.table import BACKBONE_FREE, row
-from clinical_mpt.protocol import Setting, artifact_dir, artifact_key
+from clinical_mpt.methods.table import BACKBONE_FREE, meta_prompt_depths, row
+from clinical_mpt.protocol import Setting, artifact_dir, artifact_key, distill_dir
 
 
 def pick_shots(examples: list[dict], shots: int | None, seed: int, task: str) -> list[dict]:
@@ -66,13 +66,32 @@ def target_dev(cfg, tokenizer, spec: dict):
     return encode_task(tokenizer, dev, cfg.data.max_input_tokens, cfg.data.max_target_tokens)
 
 
-def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False) -> MethodContext:
-    """What the methods share; with the run's distilled meta-prompt (OUT/distill) when `need_meta`."""
+def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False,
+                   depths=None) -> MethodContext:
+    """What the methods share; with the run's distilled meta-prompts when `need_meta`: those of `depths`
+    (default: every depth `cfg.methods` start from), OUT/distill (input) and OUT/distill-deep (deep), in
+    `ctx.meta_prompts`; `ctx.meta` is the input-level one when loaded (fit_or_load gives each method its own)."""
     ctx = MethodContext(backbone, cfg, out, resume=resume)
     if need_meta:
-        ctx.meta, meta_cfg = load_artifact(Path(out) / "distill", backbone.fingerprint)
-        ctx.meta_tasks = meta_cfg["tasks"]
+        for depth in meta_prompt_depths(cfg.methods) if depths is None else depths:
+            folder = distill_dir(out, depth)
+            if not (folder / "config.json").is_file():
+                flag = "" if depth == "input" else f" --depth {depth}"
+                raise ArtifactError(f"{folder}: no distilled {depth} meta-prompt, which the methods start from; "
+                                    f"run `clinical-mpt teach CONFIG{flag}` and `clinical-mpt distill CONFIG{flag}` "
+                                    "first (or `clinical-mpt run CONFIG`)")
+            tensors, meta_cfg = load_artifact(folder, backbone.fingerprint)
+            ctx.meta_prompts[depth] = (tensors, meta_cfg["tasks"])
+        ctx = with_meta_prompt(ctx, "input")
     return ctx
+
+
+def with_meta_prompt(ctx: MethodContext, depth: str | None) -> MethodContext:
+    """`ctx` whose `meta`, `meta_tasks` are the loaded meta-prompt of `depth` (unchanged if it is not loaded)."""
+    if depth not in ctx.meta_prompts:
+        return ctx
+    meta, tasks = ctx.meta_prompts[depth]
+    return dataclasses.replace(ctx, meta=meta, meta_tasks=list(tasks))
 
 
 def check_unsharded(method: str, model) -> None:
@@ -113,6 +132,7 @@ def fit_or_load(ctx: MethodContext, method: str, spec: dict, setting: Setting, s
     r = row(method)
     check_unsharded(method, ctx.backbone.model)
     cfg, bb = ctx.cfg, ctx.backbone
+    ctx = with_meta_prompt(ctx, r.meta_prompt)  # the method's own meta-prompt: input or deep
     folder = artifact_dir(ctx.out, method, setting) / spec["name"]
     key = artifact_key(cfg, method, setting, seed)
     if (saved := load_saved(ctx, method, folder, key)) is not None:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from clinical_mpt.backbone_shapes import BackboneShape, builtin_shape, resolve_backbone, shape_from_hf_config
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.protocol import runs
+from clinical_mpt.methods.table import meta_prompt_depths, row
+from clinical_mpt.protocol import meta_stage, runs
 from clinical_mpt.roi import (DEFAULT_LORA_TARGETS, PEFT_STATE_BYTES, activation_bytes, compute_roi, human_bytes,
                               human_count, lora_parameters)
 
-STAGES = {"teach": ["teach"], "distill": ["distill"], "adapt": ["adapt"], "evaluate": ["evaluate"],
-          "run": ["teach", "distill", "adapt", "evaluate"]}
+STAGE_COMMANDS = ("teach", "distill", "adapt", "evaluate", "run")  # the commands whose stages a plan lists
 QUANTIZED_BYTES = {"8bit": 1.0, "4bit": 0.5}  # bytes per weight of the quantized linear layers
 
 
@@ -65,6 +65,20 @@ def task_names(cfg) -> tuple[list[str], list[str], int, str]:
 
 
 SHARDINGS = ("none", "fsdp", "zero3")
+
+
+def plan_stages(cfg, command: str = "run", depth: str | None = None) -> list[str]:
+    """The stages a command runs, as `run` and the teach / distill commands decide them: teach and distill
+    per meta-prompt depth the methods start from ("teach", "distill"; "teach-deep", "distill-deep"), adapt
+    when an MPT row (artifacts in OUT/adapt/) is configured, then evaluate."""
+    depths = [depth] if depth else meta_prompt_depths(cfg.methods)
+    if command in ("teach", "distill"):
+        return [meta_stage(command, d) for d in depths or ["input"]]
+    if command in ("adapt", "evaluate"):
+        return [command]
+    meta = [meta_stage(stage, d) for d in depths for stage in ("teach", "distill")]
+    adapt = ["adapt"] if any(row(m).artifacts == "adapt" for m in cfg.methods) else []
+    return meta + adapt + ["evaluate"]
 
 
 def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes: int, sharding: str = "none") -> dict:
@@ -112,7 +126,7 @@ def memory(cfg, shape: BackboneShape, n_sources: int, n_targets: int, processes:
             "teacher_cache": n_sources * cfg.data.max_target_tokens * (cfg.distill.teacher_topk * 12 + d * dtype)}
 
 
-def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "none") -> dict:
+def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "none", depth: str | None = None) -> dict:
     """Everything `format_plan` prints, as plain numbers."""
     shape, shape_origin = backbone_shape(cfg)
     sources, targets, n_train, origin = task_names(cfg)
@@ -120,12 +134,17 @@ def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "n
     mem = memory(cfg, shape, len(sources), len(targets), processes, sharding)
     mem["teacher_cache"] *= n_train
     evals = [(m, s.name) for m, s in runs(cfg)]
-    return {"command": command, "stages": STAGES.get(command, STAGES["run"]), "processes": processes,
+    layers = shape.num_layers
+    deep_d = layers * 2 * shape.num_kv_heads * shape.head_dim  # layers x D: every layer's keys and values
+    return {"command": command, "stages": plan_stages(cfg, command if command in STAGE_COMMANDS else "run", depth),
+            "processes": processes,
             "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,
             "tasks_origin": origin, "train_examples_per_task": n_train,
             "parameters": {"teacher_prompt": L * d, "meta_prompt": L * d, "task_factors": r * (L + d),
-                           "distill_trainable": L * d + len(sources) * r * (L + d)},
+                           "distill_trainable": L * d + len(sources) * r * (L + d),
+                           "deep_teacher_prompt": L * deep_d,
+                           "deep_distill_trainable": L * deep_d + len(sources) * r * (layers * L + deep_d)},
             "evaluations": evals, "memory": mem}
 
 
@@ -151,13 +170,20 @@ def format_plan(plan: dict, cfg) -> str:
              "distill": f"P* + {len(plan['sources'])} x (u, v) rank {cfg.prompt.rank}: "
                         f"{human_count(p['distill_trainable'])} parameters, {t.steps} steps (batch {t.batch_size}), "
                         f"teacher cache {cfg.distill.teacher_cache} (<= {human_bytes(m['teacher_cache'])})",
+             "teach-deep": f"{len(plan['sources'])} deep teacher prompts x {cfg.teach.steps} steps (batch "
+                           f"{cfg.teach.batch_size}, lr {cfg.deep.teach_lr:g}), "
+                           f"{human_count(p['deep_teacher_prompt'])} parameters each (layers x 2 x kv x L x hd)",
+             "distill-deep": f"deep P* + {len(plan['sources'])} x per-layer (u, v) rank {cfg.prompt.rank}: "
+                             f"{human_count(p['deep_distill_trainable'])} parameters, {t.steps} steps "
+                             f"(batch {t.batch_size}, lr {cfg.deep.distill_lr:g})",
              "adapt": f"{len(plan['targets'])} targets x {cfg.adapt.train.steps} steps (batch "
                       f"{cfg.adapt.train.batch_size}), {human_count(p['task_factors'])} parameters per task (u, v)",
              "evaluate": f"{len(plan['evaluations'])} (method, setting) runs x {len(plan['targets'])} targets, "
                          f"split {cfg.eval.split}: " + "; ".join(
                              f"{method} {', '.join(s for a, s in plan['evaluations'] if a == method)}"
                              for method in dict.fromkeys(a for a, _ in plan["evaluations"]))}
-    lines += ["stages"] + [f"  {i}. {s:<9}{steps[s]}" for i, s in enumerate(plan["stages"], 1)]
+    width = max([9] + [len(s) + 1 for s in plan["stages"]])
+    lines += ["stages"] + [f"  {i}. {s:<{width}}{steps[s]}" for i, s in enumerate(plan["stages"], 1)]
     lines += [f"GPU memory per process (ROI formulas; batch {m['rows_per_process']} rows x "
               f"{m['tokens_per_process'] // max(1, m['rows_per_process'])} tokens incl. the prompt)",
               f"  training   {human_bytes(m['training_total'])} = weights {human_bytes(m['weights'])} + activations "
@@ -172,8 +198,9 @@ def format_plan(plan: dict, cfg) -> str:
     return "\n".join(lines)
 
 
-def print_plan(cfg, command: str = "run", out: str | None = None, processes: int = 1, sharding: str = "none") -> dict:
-    plan = build_plan(cfg, command, processes, sharding)
+def print_plan(cfg, command: str = "run", out: str | None = None, processes: int = 1, sharding: str = "none",
+               depth: str | None = None) -> dict:
+    plan = build_plan(cfg, command, processes, sharding, depth)
     print(format_plan(plan, cfg))
     print(f"output     {out or cfg.out}")
     return plan

@@ -1,5 +1,9 @@
 """All stages of a config, in order: teach -> distill -> adapt -> evaluate -> results.json.
 
+teach and distill run once per meta-prompt depth some configured method starts from (methods/table.py
+`meta_prompt`): input (OUT/teachers, OUT/distill) for the MPT rows, deep (OUT/teachers-deep,
+OUT/distill-deep) for the deep-mpt rows; adapt (OUT/adapt/) runs when an MPT row is configured.
+
 A stage that already finished with the same config is skipped (its `stage.json` records a hash of
 the config sections it depends on); `--force` re-runs everything.
 
@@ -20,7 +24,7 @@ def configure(parser) -> None:
 def main(args) -> int:
     if (code := common.launch_or_plan(args)) is not None:
         return code
-    from clinical_mpt.methods.table import NEEDS_META_PROMPT
+    from clinical_mpt.methods.table import meta_prompt_depths, row
     from clinical_mpt.recipes.adapt import run_adapt
     from clinical_mpt.recipes.distill import run_distill
     from clinical_mpt.recipes.evaluate import run_evaluate
@@ -30,9 +34,10 @@ def main(args) -> int:
     cfg, out = common.setup(args)
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
-    if NEEDS_META_PROMPT & set(cfg.methods):
-        run_teach(cfg, backbone, out, args.force, args.resume)
-        run_distill(cfg, backbone, out, args.force, args.resume)
+    for depth in meta_prompt_depths(cfg.methods):
+        run_teach(cfg, backbone, out, args.force, args.resume, depth)
+        run_distill(cfg, backbone, out, args.force, args.resume, depth)
+    if any(row(m).artifacts == "adapt" for m in cfg.methods):  # the MPT rows' prompts live in OUT/adapt/
         run_adapt(cfg, backbone, out, args.force, args.resume)
     run_evaluate(cfg, backbone, out, args.force, started, args.resume)
     print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")

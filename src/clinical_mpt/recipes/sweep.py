@@ -17,7 +17,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from clinical_mpt.methods.table import NEEDS_META_PROMPT, TRAINABLE
+from clinical_mpt.methods.table import TABLE, TRAINABLE
 from clinical_mpt.protocol import Setting, method_key, with_lr, with_target_steps
 from clinical_mpt.recipes import common
 
@@ -90,7 +90,8 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
     results: dict = {}
     for lr in lrs:
         run_cfg = with_lr(cfg, method, lr)
-        ctx = method_context(run_cfg, backbone, out, need_meta=method in NEEDS_META_PROMPT)
+        depth = TABLE[method].meta_prompt  # the meta-prompt the method starts from (input, deep), or None
+        ctx = method_context(run_cfg, backbone, out, need_meta=depth is not None, depths=(depth,))
         ctx = dataclasses.replace(ctx, out=out / "sweeps" / method / f"lr{lr:g}")
         losses = {}
         for i, spec in enumerate(specs):

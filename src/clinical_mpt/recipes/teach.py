@@ -1,6 +1,12 @@
 """Stage 1: one soft prompt (teacher) per source task, LM loss on the answer tokens only.
 
-    clinical-mpt teach CONFIG [--out DIR]   ->   DIR/teachers/<task>/{config.json, prompt.safetensors}
+In the form of the meta-prompt a configured method starts from (methods/table.py `meta_prompt`):
+input-level teachers (L, d) for the MPT methods, deep teachers (layers, 2, kv_heads, L, head_dim) for
+deep-mpt, trained with `teach`'s settings at `deep.teach_lr` through the KV cache (deep_modeling.py).
+
+    clinical-mpt teach CONFIG [--out DIR] [--depth input|deep]
+      ->   DIR/teachers/<task>/{config.json, prompt.safetensors}        (input, tensor "prompt")
+      ->   DIR/teachers-deep/<task>/{config.json, prompt.safetensors}   (deep, tensor "prefix")
 """
 
 from __future__ import annotations
@@ -9,12 +15,17 @@ import math
 import time
 from pathlib import Path
 
-from clinical_mpt.protocol import stage_key
+from clinical_mpt.protocol import meta_stage, teach_key, teachers_dir
 from clinical_mpt.recipes import common
+
+# per meta-prompt depth: a teacher's tensor name in its artifact, and the single-task method it is an instance of
+TEACHER_TENSOR = {"input": "prompt", "deep": "prefix"}
+TEACHER_METHOD = {"input": "pt", "deep": "prefix"}
 
 
 def configure(parser) -> None:
     common.configure(parser)
+    common.add_depth_argument(parser)
 
 
 def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
@@ -34,6 +45,32 @@ def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir
                           backbone.tokenizer.pad_token_id, f"teach {task.name}", log_path, checkpoint_dir, resume,
                           dev=dev)
     return prompt, summary(rows)
+
+
+def train_deep_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
+                       resume: bool = False, dev=None):
+    """`train_teacher` in deep form: one DeepPrompt on `task`, through the KV cache, with `teach`'s
+    settings at `deep.teach_lr`; -> (prompt, training summary).
+
+    Every deep teacher starts from the same prefix, the keys and values of `prompt.init_text` (never
+    random), so that their mean, which initialises the deep P*, averages prefixes that moved from one point.
+    """
+    import dataclasses
+
+    from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+    from clinical_mpt.methods.base import fit_supervised
+    from clinical_mpt.prompts import new_deep_prompt
+    from clinical_mpt.training import summary
+
+    prompt = new_deep_prompt(backbone, cfg.prompt)
+    train_cfg = dataclasses.replace(cfg.teach, lr=cfg.deep.teach_lr)
+    rows = fit_supervised(backbone.model, prompt, [prompt.weight], task, train_cfg, seed,
+                          backbone.tokenizer.pad_token_id, f"teach-deep {task.name}", log_path, checkpoint_dir,
+                          resume, dev=dev, forward=deep_answer_hidden_and_logits)
+    return prompt, summary(rows)
+
+
+TRAIN_TEACHER = {"input": train_teacher, "deep": train_deep_teacher}
 
 
 def encoded_split(cfg, tokenizer, spec: dict, split: str):
@@ -136,13 +173,14 @@ def write_gate_summary(folder: Path, mode: str, names: list[str]) -> list[dict]:
     return rows
 
 
-def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False) -> Path:
+def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False, depth: str = "input") -> Path:
+    """Train the teachers of one meta-prompt `depth` ("input": OUT/teachers, "deep": OUT/teachers-deep)."""
     from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.data.suite import load_suite, select_tasks
 
-    folder = out / "teachers"
-    key = stage_key(cfg, ("backbone", "data", "prompt", "teach"))
+    folder = teachers_dir(out, depth)
+    key = teach_key(cfg, depth)
     if not force and common.stage_done(folder, key):
         print(f"teach: already done in {folder} (use --force to re-run)")
         return folder
@@ -156,18 +194,24 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
             continue  # this teacher finished earlier (e.g. before an interruption)
         task = encoded_split(cfg, backbone.tokenizer, spec, "train")
         dev = encoded_split(cfg, backbone.tokenizer, spec, "dev") if cfg.teach.eval_every else None
-        prompt, trained, gated = teach_and_gate(backbone, spec, task, cfg, cfg.seed + i, log_path,
-                                                out / "checkpoints" / "teach" / spec["name"], resume, dev)
+        where = out / "checkpoints" / meta_stage("teach", depth) / spec["name"]
+        if depth == "input":
+            prompt, trained, gated = teach_and_gate(backbone, spec, task, cfg, cfg.seed + i, log_path, where, resume,
+                                                    dev)
+        else:  # the gate scores input-level prompts; deep teachers are not gated (yet)
+            prompt, trained = TRAIN_TEACHER[depth](backbone, task, cfg, cfg.seed + i, log_path, where, resume, dev)
+            gated = {}
         if distributed.is_main():
-            save_artifact(folder / spec["name"], {"prompt": prompt.weight},
-                          {"kind": "teacher", "method": "pt", "task": spec["name"], "type": spec["type"],
+            save_artifact(folder / spec["name"], {TEACHER_TENSOR[depth]: prompt.weight},
+                          {"kind": "teacher", "method": TEACHER_METHOD[depth], "depth": depth,
+                           "task": spec["name"], "type": spec["type"],
                            "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
                            "train_examples": len(task.examples), "steps": cfg.teach.steps, "training": trained,
                            **gated, "key": key},
                           backbone.fingerprint)
         distributed.barrier()  # every rank sees the same finished teachers
     if distributed.is_main():
-        if cfg.teach.gate != "off":
+        if cfg.teach.gate != "off" and depth == "input":
             write_gate_summary(folder, cfg.teach.gate, [s["name"] for s in specs])
         common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
     distributed.barrier()
@@ -175,4 +219,8 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
 
 
 def main(args) -> int:
-    return common.stage_main(args, run_teach)
+    def run_depths(cfg, backbone, out, force, resume):  # --depth, else the forms the config's methods need
+        for depth in common.stage_depths(args, cfg):
+            run_teach(cfg, backbone, out, force, resume, depth)
+
+    return common.stage_main(args, run_depths)
