@@ -66,3 +66,11 @@ def test_deep_entries_are_listed_and_predicted_over_http(which, request, tiny_ba
     assert answers.status_code == 200, answers.text
     assert answers.json() == [alone[it["id"]] for it in items]     # batched together = each alone
     assert single.status_code == 200 and single.json() == alone[items[0]["id"]]
+
+
+def test_a_live_reload_refuses_only_the_deep_entries_that_do_not_fit(mixed_library, tiny_backbone):
+    from clinical_mpt.serve.live_library import load_snapshot
+
+    snap = load_snapshot(mixed_library, tiny_backbone.fingerprint, geometry=(3, 2, 16))   # a 3-layer backbone
+    assert set(snap.refused) == {"dose_qa"} and "layers = 2 but the backbone has 3" in snap.refused["dose_qa"]
+    assert sorted(t.name for t in snap.tasks) == ["drug_mcqa", "med_ner", "problem_nli"]  # the input-level ones
