@@ -79,3 +79,29 @@ def test_a_prefix_that_does_not_fit_the_backbone_is_refused(lively_backbone):
     wrong = TaskPrompt("wrong", "ner", None, torch.zeros(3, 2, 2, 8, 16))          # 3 layers, the model has 2
     with pytest.raises(ClinicalMPTError, match=r"task wrong: prefix shape \(3, 2, 2, 8, 16\) does not fit"):
         Engine(lively_backbone, [good, wrong])
+
+
+def test_deep_rows_past_a_sliding_window_decode_with_rows_of_their_own_length():
+    """gpt-oss (window 4): left pads between a deep prefix and a shorter row's text would count towards
+    the window, so an inexact batch decodes its deep rows grouped by input length (no pads)."""
+    from transformers import GptOssConfig, GptOssForCausalLM
+
+    from clinical_mpt.backbone import Backbone, tiny_tokenizer
+
+    config = GptOssConfig(vocab_size=259, hidden_size=32, intermediate_size=32, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, head_dim=8, num_local_experts=4,
+                          num_experts_per_tok=2, sliding_window=4, layer_types=["sliding_attention", "full_attention"],
+                          max_position_embeddings=256, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    config._attn_implementation = "eager"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = GptOssForCausalLM(config).eval().requires_grad_(False)
+        prefix = torch.randn(2, 2, 2, 3, 8)                                 # (layers, 2, kv, L = 3, hd)
+    engine = Engine(Backbone("tiny-gpt-oss", model, tiny_tokenizer(), None),
+                    [TaskPrompt("d", "qa", None, prefix, "prefix"), TaskPrompt("p", "qa", None, torch.zeros(3, 32))],
+                    EngineConfig(max_new_tokens=6))
+    short, long = [5, 6, 7], [8, 9, 10, 11, 12, 13, 14, 15, 16]
+    assert engine.layouts(["d", "d", "p"], [short, long, long]) == ["prefix n=3", "prefix n=9", "embeds"]
+    assert engine.layouts(["d", "p"], [short, [8, 9, 10]]) == ["prefix", "prefix"]   # equal lengths: exact
+    batched = engine.generate(["d", "d", "d"], [short, long, short])
+    assert batched == [engine.generate(["d"], [x])[0] for x in (short, long, short)]

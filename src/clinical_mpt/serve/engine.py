@@ -33,8 +33,8 @@ from tqdm.auto import tqdm
 from clinical_mpt.batching import TaskData, encode_input
 from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
 from clinical_mpt.errors import ClinicalMPTError
-from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.prompts.deep_prompt import kv_geometry
+from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache, task_states
 from clinical_mpt.tasks import get_task_type
 
@@ -203,12 +203,16 @@ class Engine:
         return self.tasks[tasks[0]].length + max(len(x) for x in inputs) <= self.window
 
     def layouts(self, tasks: list[str], inputs: list[list[int]]) -> list[str]:
-        """Per row, how its task enters: "prefix" (its K/V states go straight into the batch cache) or
-        "embeds" (its prompt through inputs_embeds). A deep task is always a prefix (it has no other
-        form and needs no prefill); an input-level one is a prefix when the prompt cache is on and the
-        cached layout is exact for this batch."""
-        cached = self.config.prompt_cache and self.cache_is_exact(tasks, inputs)
-        return ["prefix" if self.tasks[t].deep or cached else "embeds" for t in tasks]
+        """Per row, how its task enters; rows of one layout decode together. "prefix": its K/V states go
+        straight into the batch cache; "embeds": its prompt enters through inputs_embeds. A deep task is
+        always a prefix (it has no other form and needs no prefill); an input-level one is a prefix when
+        the prompt cache is on and the cached layout is exact for this batch. Where it is not (a sliding
+        window, unequal input lengths) a deep row decodes only with rows of its own input length
+        ("prefix n=<tokens>"), which puts no pads between its prefix and its text."""
+        exact = self.cache_is_exact(tasks, inputs)
+        cached = self.config.prompt_cache and exact
+        return [("prefix" if exact else f"prefix n={len(x)}") if self.tasks[t].deep else
+                ("prefix" if cached else "embeds") for t, x in zip(tasks, inputs)]
 
     def prefix_states(self, task: str):
         """A task's per-layer (K, V) for the batch cache: from the LRU prompt cache (an input-level prompt
@@ -221,13 +225,14 @@ class Engine:
         """The DecodeBatch of rows that share one layout (see `layouts`)."""
         tok, budgets = self.backbone.tokenizer, [self.budget(t) for t in tasks]
         stops = [text_stop(tok, get_task_type(self.tasks[t].type).answer_complete) for t in tasks]  # as evaluation
-        if layout == "prefix":
+        if layout.startswith("prefix"):
             return DecodeBatch(inputs, budgets, prefixes=[self.prefix_states(t) for t in tasks], stops=stops)
         return DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
 
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths). Rows of
-        different layouts (deep and input-level rows of an uncached batch) decode as separate batches."""
+        different layouts (`layouts`: e.g. deep and input-level rows of an uncached batch) decode as
+        separate batches."""
         tok, layouts = self.backbone.tokenizer, self.layouts(tasks, inputs)
         out: list[list[int]] = [[] for _ in tasks]
         for layout in sorted(set(layouts)):
