@@ -4,6 +4,7 @@ tasks in one request list) are served through /v1/predict and listed by /v1/task
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -74,3 +75,18 @@ def test_a_live_reload_refuses_only_the_deep_entries_that_do_not_fit(mixed_libra
     snap = load_snapshot(mixed_library, tiny_backbone.fingerprint, geometry=(3, 2, 16))   # a 3-layer backbone
     assert set(snap.refused) == {"dose_qa"} and "layers = 2 but the backbone has 3" in snap.refused["dose_qa"]
     assert sorted(t.name for t in snap.tasks) == ["drug_mcqa", "med_ner", "problem_nli"]  # the input-level ones
+
+
+def test_predict_serves_a_deep_entry_from_the_shell(deep_only_library, tiny_backbone, capsys):
+    from test_predict_cli import run_predict
+
+    from clinical_mpt.serve.engine import Engine, Request
+
+    item = INPUTS["dose_qa"]
+    src = deep_only_library.parent / "in.jsonl"
+    src.write_text(json.dumps(dict(item, id="q1")) + "\n")
+    assert run_predict(["--library", str(deep_only_library), "--task", "dose_qa", "--input", str(src),
+                        "--dtype", "float32", "--max-new-tokens", "8"]) == 0
+    row = json.loads(capsys.readouterr().out.strip())
+    engine = Engine.from_library(deep_only_library, backbone=tiny_backbone, config=EngineConfig(max_new_tokens=8))
+    assert row == engine.predict([Request("dose_qa", item, "q1")])[0]

@@ -128,7 +128,7 @@ def single_prompt_entries(root: Path, method: str, tasks, split: str, command, r
     entries = []
     for folder in _task_dirs(root, tasks, "teacher prompts" if method == "teacher" else "pt prompts"):
         tensors, cfg = load_artifact(folder)
-        prompt = tensors["prompt"]
+        prompt = tensors["prompt"] if "prompt" in tensors else tensors["prefix"]  # a deep teacher: its K/V prefix
         metrics = find_metrics(run, "pt", setting, cfg["task"]) if setting else None
         training = {"examples": cfg.get("train_examples"), "steps": cfg.get("steps"), "shots": cfg.get("shots")}
         if setting:
