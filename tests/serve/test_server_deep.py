@@ -43,7 +43,8 @@ def mixed_library(tiny_library, deep_run, tmp_path_factory) -> Path:
 
 def serve(library: Path, backbone):
     engine = Engine.from_library(library, backbone=backbone, config=EngineConfig(max_new_tokens=8))
-    cfg = ServerConfig(max_items=8, max_input_chars=2000, max_request_bytes=20_000, max_wait_ms=50)
+    cfg = ServerConfig(max_items=8, max_input_chars=2000, max_request_bytes=20_000, max_wait_ms=50,
+                       library=str(library))
     return engine, LiveServer(create_app(engine, cfg))
 
 
@@ -58,7 +59,9 @@ def test_deep_entries_are_listed_and_predicted_over_http(which, request, tiny_ba
         tasks = {t["name"]: t for t in client.get("/v1/tasks").json()["tasks"]}
         answers = client.post("/v1/predict", json=items)
         single = client.post("/v1/predict", json=items[0])
+        console = {e["task"]: e for e in client.get("/v1/library").json()["entries"]}   # the console's library view
     assert tasks["dose_qa"]["depth"] == "deep" and tasks["dose_qa"]["prompt_length"] == 8
+    assert {n: e["depth"] for n, e in console.items()} == {n: t["depth"] for n, t in tasks.items()}
     if which == "mixed_library":
         assert tasks["dose_qa"]["method"] == "deep-mpt"
         assert {n for n, t in tasks.items() if t["depth"] == "input"} == {"drug_mcqa", "med_ner", "problem_nli"}
