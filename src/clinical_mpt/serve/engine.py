@@ -56,7 +56,7 @@ def same_prompt(a: "TaskPrompt", b: "TaskPrompt") -> bool:
         and torch.equal(a.prompt, b.prompt)
 
 
-def prompt_problem(task: "TaskPrompt", hidden_size: int, geometry: tuple[int, int, int]) -> str | None:
+def prompt_problem(task: TaskPrompt, hidden_size: int, geometry: tuple[int, int, int]) -> str | None:
     """Why `task`'s prompt cannot run on a backbone of this hidden size and (layers, kv_heads, head_dim)."""
     p = task.prompt
     if task.deep:
