@@ -4,6 +4,7 @@
     RUN/targets/prefix/full/<task>/              `prefix` trained 2 steps on tiny-random-llama
     RUN/distill/                                 a deep meta-prompt (layers, L, D) made from the text init
     RUN/targets/deep-mpt/full/<task>/            `deep-mpt` u, v trained 2 steps from it
+    RUN/targets/deep-mpt-full-prompt/full/<task>/  `deep-mpt-full-prompt`: u, v and its own P*
     RUN/eval/prefix/full/dose_qa/metrics.json    one recorded score (to check metrics travel)
 
 Used by tests/library (library add --from-run --method prefix|deep-mpt), tests/serve and tests/console.
@@ -45,7 +46,7 @@ def build_deep_run(suite: Path, run: Path, backbone) -> Path:
 
     cfg = load_config(ROOT / "configs" / "tiny.yaml", [
         f"data.suite={suite}", "data.source_tasks=[med_ner,problem_nli]", f"data.target_tasks=[{','.join(TARGETS)}]",
-        "methods=[prefix,deep-mpt]", "baselines.prefix.steps=2", "adapt.deep.steps=2", "adapt.deep.batch_size=4",
+        "methods=[prefix,deep-mpt,deep-mpt-full-prompt]", "baselines.prefix.steps=2", "adapt.deep.steps=2", "adapt.deep.batch_size=4",
         "baselines.prefix.batch_size=4"])
     run.mkdir(parents=True, exist_ok=True)
     sources = ["med_ner", "problem_nli"]
@@ -53,7 +54,7 @@ def build_deep_run(suite: Path, run: Path, backbone) -> Path:
     save_artifact(run / "distill", meta, {"kind": "meta", "tasks": sources, "depth": "deep"}, backbone.fingerprint)
     ctx = method_context(cfg, backbone, run, need_meta=True)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
-    for method in ("prefix", "deep-mpt"):
+    for method in ("prefix", "deep-mpt", "deep-mpt-full-prompt"):
         for i, spec in enumerate(specs):
             fit_or_load(ctx, method, spec, Setting(None, 0), i)
     scores = run / "eval" / "prefix" / "full" / "dose_qa" / "metrics.json"

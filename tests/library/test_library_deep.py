@@ -63,6 +63,19 @@ def test_a_deep_mpt_entry_is_the_composed_prefix(deep_run, library_cli, tmp_path
     assert entry.config["training"]["trained_as"] == "deep-mpt"
 
 
+def test_a_deep_mpt_full_prompt_entry_composes_with_its_own_trained_p_star(deep_run, library_cli, tmp_path):
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(deep_run), "--method", "deep-mpt-full-prompt",
+                        "--tasks", "dose_qa"]) == 0
+    entry = Library.open(lib).load("dose_qa")
+    trained, _ = load_artifact(deep_run / "targets" / "deep-mpt-full-prompt" / "full" / "dose_qa")
+    meta, _ = load_artifact(deep_run / "distill")
+    assert not torch.equal(trained["shared"], meta["shared"])                          # it did train P*
+    by_hand = from_rows(trained["shared"] * (trained["u"][0] @ trained["v"][0]), kv_heads=2)
+    assert torch.allclose(entry.prompt, by_hand, atol=1e-6)
+    assert entry.config["method"] == "deep-mpt" and entry.config["training"]["trained_as"] == "deep-mpt-full-prompt"
+
+
 def test_a_prefix_of_another_geometry_is_refused(deep_lib, tiny_backbone):
     lib = Library.open(deep_lib)
     with pytest.raises(LibraryError, match=r"dose_qa: its prefix has layers = 2 but the backbone has 3"):
