@@ -107,3 +107,11 @@ def sharp_model():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def deep_run(mini_suite, tiny_backbone, tmp_path_factory) -> Path:
+    """A tiny run folder with `prefix` and `deep-mpt` target prompts (tests/deep_run.py)."""
+    from deep_run import build_deep_run
+
+    return build_deep_run(mini_suite, tmp_path_factory.getbasetemp() / "deep_run", tiny_backbone)

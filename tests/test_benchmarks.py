@@ -20,6 +20,8 @@ SCRIPTS = {
     "scaling.py": (["--repeats", "1", "--warmup", "1"], ["fit_prompt_length", "fit_input_length"]),
     "inference.py": (["--repeats", "1", "--new-tokens", "2"],
                      ["mixed_vs_single", "prefill", "serving_vs_bare", "resident_100_vs_1", "engine_vs_peft"]),
+    "deep.py": (["--repeats", "1", "--warmup", "1", "--new-tokens", "2"],
+                ["train_step_over_pt", "train_step_over_lora", "serve_deep_over_input", "cache_miss_deep_over_input"]),
     "profile_step.py": (["--warmup", "1"], ["forward", "backward"]),
     "profile_prefill.py": (["--repeats", "1", "--warmup", "1"], ["128", "512"]),
     "profile_serving.py": (["--repeats", "1", "--warmup", "1"], ["served_over_bare", "largest_differences"]),
@@ -45,5 +47,5 @@ def test_make_bench_runs_every_measuring_script():
         from run_all import BENCHMARKS as listed
     finally:
         sys.path.remove(str(BENCHMARKS))
-    assert {s for s, _ in listed} == {"train_step.py", "memory.py", "scaling.py", "inference.py"}
+    assert {s for s, _ in listed} == {"train_step.py", "memory.py", "scaling.py", "inference.py", "deep.py"}
     assert all((BENCHMARKS / s).is_file() for s, _ in listed)

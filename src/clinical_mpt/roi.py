@@ -108,7 +108,8 @@ def compute_roi(shape: BackboneShape, n_tasks: int, prompt_length: int = 100, ra
     each method with: trainable_parameters_per_task, trainable_fraction (of the backbone),
     shared_parameters, amortised_parameters_per_task, storage_bytes_per_task, storage_bytes_total,
     backbone_copies, serving_memory_bytes (+ _breakdown), serving_gpus, training_memory_bytes
-    (+ _breakdown), training_gpus, serving_cost_per_day, serving_cost_per_1k_requests.
+    (+ _breakdown), training_gpus, serving_cost_per_day, serving_cost_per_1k_requests; mpt and pt also
+    "deep": the sizes of their deep variant (deep-mpt, prefix; `deep_variants`).
     L = prompt_length, d = hidden size, P = backbone parameters, N = n_tasks:
       MPT  u_k ∈ R^L, v_k ∈ R^d per rank: r·(L+d) per task, plus one shared P* (L·d) for all tasks.
       PT   L·d per task.   LoRA  Σ r_lora·(in+out) (see `lora_parameters`).   Full  P per task.
@@ -144,7 +145,20 @@ def compute_roi(shape: BackboneShape, n_tasks: int, prompt_length: int = 100, ra
         row.update(_training(shape, inputs, method, trainable, shared, extra_tokens))
         row.update(_cost(row["serving_gpus"], requests_per_day, gpu_price_per_hour))
         methods[method] = row
+    deep = deep_variants(shape, n, big_l, rank, dtype_bytes)
+    methods["mpt"]["deep"], methods["pt"]["deep"] = deep["deep-mpt"], deep["prefix"]  # the per-layer K/V variants
     return {"backbone": shape.to_dict(), "inputs": inputs, "methods": methods}
+
+
+def deep_variants(shape: BackboneShape, n_tasks: int, prompt_length: int, rank: int, dtype_bytes: int) -> dict:
+    """`deep_prompt_costs` for N tasks (keyed prefix, deep-mpt): per task as there, plus storage_bytes_total (N tasks at fp32 and
+    the shared deep P* once) and served_kv_bytes_total (every task's K/V resident at the serving dtype)."""
+    out = {}
+    for method, row in deep_prompt_costs(shape, prompt_length, rank, dtype_bytes).items():
+        out[method] = dict(row, storage_bytes_total=n_tasks * row["storage_bytes_per_task"]
+                           + row["shared_parameters"] * FP32,
+                           served_kv_bytes_total=n_tasks * row["served_kv_bytes_per_task"])
+    return out
 
 
 def deep_prompt_costs(shape: BackboneShape, prompt_length: int = 100, rank: int = 1, dtype_bytes: int = 2) -> dict:
@@ -236,6 +250,15 @@ def human_percent(fraction: float) -> str:
     return f"{pct:.{1 - math.floor(math.log10(pct))}f}%"
 
 
+def deep_line(p: dict, m: dict, n: int) -> str:
+    """The footnote on the deep variants, prefix `p` and deep-mpt `m`: their bytes per task, stored and served."""
+    return (f"Deep prompts (per-layer K/V): prefix {human_bytes(p['storage_bytes_per_task'])} per task, deep-mpt "
+            f"{human_bytes(m['storage_bytes_per_task'])} per task (+ one shared deep P* of "
+            f"{human_bytes(m['shared_parameters'] * FP32)}); served, each task is "
+            f"{human_bytes(p['served_kv_bytes_per_task'])} of K/V in the cache ({n} tasks: "
+            f"{human_bytes(p['served_kv_bytes_total'])}), with no prompt prefill.")
+
+
 def format_table(result: dict) -> str:
     """The result of `compute_roi` as an aligned text table, one row per method, and footnotes."""
     b, inp, m = result["backbone"], result["inputs"], result["methods"]
@@ -270,6 +293,7 @@ def format_table(result: dict) -> str:
     lines += ["", f"MPT shares one meta-prompt P* ({human_count(mpt['shared_parameters'])} parameters, "
               f"{human_bytes(mpt['shared_parameters'] * FP32)}) across all tasks, included once in its storage; "
               f"amortised over {n} tasks: {human_count(mpt['amortised_parameters_per_task'])} parameters per task.",
+              deep_line(m["pt"]["deep"], m["mpt"]["deep"], n),
               "Prompts and adapters are stored in fp32; memory figures are estimates (formulas: docs/roi.md)."]
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
     clinical-mpt library list DIR
     clinical-mpt library show DIR TASK
-    clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt] [--tasks a,b] [--teachers]
+    clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt|prefix|deep-mpt|...] [--tasks a,b] [--teachers]
                              [--min-score X]
     clinical-mpt library remove DIR TASK
     clinical-mpt library verify DIR [--backbone NAME]
@@ -31,7 +31,9 @@ def configure(parser) -> None:
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--from-run", required=True, metavar="RUN", help="the --out folder of `clinical-mpt run`")
     p.add_argument("--variant", default="full", help="adaptation setting: full (default), k16-s0, k0, ...")
-    p.add_argument("--method", default="mpt", choices=["mpt", "pt"], help="MPT target prompts (default) or pt baselines")
+    p.add_argument("--method", default="mpt", choices=["mpt", "pt", "prefix", "deep-mpt", "deep-mpt-full-prompt"],
+                   help="MPT target prompts (default), pt baselines, or the deep targets (prefix, deep-mpt, "
+                        "deep-mpt-full-prompt: stored as their composed key/value prefix)")
     p.add_argument("--tasks", help="comma-separated target tasks (default: all of the run)")
     p.add_argument("--teachers", action="store_true", help="also add the run's source-task teacher prompts")
     p.add_argument("--replace", action="store_true", help="overwrite entries that already exist")
@@ -45,11 +47,13 @@ def configure(parser) -> None:
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--backbone", help="also load this backbone and check the library was trained on it")
     p.add_argument("--dtype", default="auto", help="dtype to load --backbone with")
-    p = sub.add_parser("export", help="write a task's prompt as a peft prompt-tuning adapter")
+    p = sub.add_parser("export", help="write a task's prompt as a peft prompt-tuning adapter (a deep entry: "
+                                      "a prefix-tuning adapter)")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("task", metavar="TASK")
     p.add_argument("--peft", required=True, metavar="OUT", help="output adapter folder")
-    p = sub.add_parser("import", help="add a peft prompt-tuning checkpoint as a teacher entry")
+    p = sub.add_parser("import", help="add a peft prompt-tuning checkpoint as a teacher entry (a prefix-tuning "
+                                      "one as a deep prefix entry)")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--peft", required=True, metavar="CKPT", help="peft adapter folder (safetensors)")
     p.add_argument("--task", required=True, help="name of the new entry")
@@ -83,10 +87,11 @@ def do_list(args) -> int:
 
     lib = Library.open(args.dir)
     print(f"{lib.root}: {len(lib.names())} tasks on backbone {lib.backbone_name!r}")
-    print(f"{'task':<28}{'type':<15}{'method':<9}{'L':>5}{'parameters':>12}  score")
+    print(f"{'task':<28}{'type':<15}{'method':<10}{'depth':<7}{'L':>5}{'parameters':>12}  score")
     for name in lib.names():
         cfg = lib.entry_config(name)
-        print(f"{name:<28}{cfg['type']:<15}{cfg['method']:<9}{cfg['prompt_length']:>5}{cfg['parameters']:>12,}  "
+        print(f"{name:<28}{cfg['type']:<15}{cfg['method']:<10}{cfg.get('depth', 'input'):<7}{cfg['prompt_length']:>5}"
+              f"{cfg['parameters']:>12,}  "
               f"{primary_score(cfg)}{baseline_note(cfg)}")
     return 0
 
@@ -127,12 +132,14 @@ def do_verify(args) -> int:
     from clinical_mpt.library import Library
 
     lib = Library.open(args.dir)
-    fingerprint = None
+    fingerprint = geometry = None
     if args.backbone:
         from clinical_mpt.backbone import load_backbone
+        from clinical_mpt.library.geometry import model_geometry
 
-        fingerprint = load_backbone(args.backbone, args.dtype).fingerprint
-    problems = lib.verify(fingerprint)
+        backbone = load_backbone(args.backbone, args.dtype)
+        fingerprint, geometry = backbone.fingerprint, model_geometry(backbone.model)
+    problems = lib.verify(fingerprint, geometry)
     for p in problems:
         print(f"FAIL {p}")
     checked = "files, versions" + (f" and backbone {args.backbone!r}" if fingerprint else "")
@@ -157,9 +164,12 @@ def do_import(args) -> int:
         raise LibraryError(f"{args.dir}: no library yet; pass --backbone NAME to create one for that backbone")
     command = shlex.join(["clinical-mpt", "library", "import", str(args.dir), "--peft", str(args.peft),
                           "--task", args.task, "--type", args.type])
-    entry = entry_from_peft(args.peft, args.task, args.type, lib.fingerprint, args.instruction, command)
+    from clinical_mpt.library.geometry import named_geometry
+
+    entry = entry_from_peft(args.peft, args.task, args.type, lib.fingerprint, args.instruction, command,
+                            named_geometry(lib.backbone_name))
     lib.add(entry, replace=args.replace)
-    print(f"imported {args.peft} as {args.task} ({args.type}, L={entry.prompt_length})")
+    print(f"imported {args.peft} as {args.task} ({args.type}, {entry.depth}, L={entry.prompt_length})")
     return 0
 
 
@@ -183,7 +193,8 @@ def main(args) -> int:
         from clinical_mpt.library.peft_io import export_peft
 
         lib = Library.open(args.dir)
-        out = export_peft(lib.load(args.task), args.peft, lib.backbone_name)
-        print(f"wrote peft prompt-tuning adapter {out}")
+        entry = lib.load(args.task)
+        out = export_peft(entry, args.peft, lib.backbone_name)
+        print(f"wrote peft {'prefix' if entry.depth == 'deep' else 'prompt'}-tuning adapter {out}")
         return 0
     return do_import(args)

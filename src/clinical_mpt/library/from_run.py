@@ -5,11 +5,17 @@
     RUN/adapt/<variant>/<task>/             {"u" (1, L, r), "v" (1, r, d)[, "shared"]}  -> method mpt
     RUN/targets/pt/<setting>/<task>/        {"prompt" (L, d)}                           -> method pt
     RUN/teachers/<task>/                    {"prompt" (L, d)}                           -> method teacher
+    RUN/targets/prefix/<setting>/<task>/    {"prefix" (layers, 2, kv, L, hd)}           -> method prefix
+    RUN/targets/deep-mpt[-full-prompt]/<setting>/<task>/
+                                            {"u" (1, layers, L, r), "v" (1, layers, r, D)[, "shared"]}
+                                            with the deep P* of RUN/distill             -> method deep-mpt
     RUN/eval/<method>/<setting>/<task>/metrics.json
 
 Folder names are protocol.py's (`variant_name`, `Setting.name`). An MPT entry stores the composed
 prompt P* o (U V) (MPTPrompt.task_prompt) with `parameters` = its task-specific count; its metrics are
 those of the first method of the table evaluated on those prompts (mpt, else mpt-vectors).
+A deep entry stores its composed prefix (DeepMPTPrompt.task_prefix for deep-mpt): what the engine puts
+in the KV cache; its `parameters` is what the method stores per task (layers·r·(L + D) for deep-mpt).
 Every entry records its task's majority baseline (library/baseline.py) from the run's data.suite,
 and a teacher the metrics its artifact's config.json records (`metrics`: {split: {...}}, written by
 the teach stage's teacher-quality gate), if any, and the gate's verdict under `training.gate`.
@@ -27,8 +33,12 @@ import yaml
 from clinical_mpt.artifacts import load_artifact
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
 from clinical_mpt.methods.table import adapt_rows
-from clinical_mpt.prompts import MPTPrompt
+from clinical_mpt.prompts import DeepMPTPrompt, MPTPrompt
 from clinical_mpt.protocol import META_SUFFIX, parse_variant
+
+# The library entry kind (entry.METHODS) of each deep method of the table: both deep MPT rows give a
+# composed deep-mpt prefix, as both MPT rows give a composed mpt prompt.
+DEEP_ENTRY_KINDS = {"prefix": "prefix", "deep-mpt": "deep-mpt", "deep-mpt-full-prompt": "deep-mpt"}
 
 
 @dataclass
@@ -119,7 +129,7 @@ def single_prompt_entries(root: Path, method: str, tasks, split: str, command, r
     entries = []
     for folder in _task_dirs(root, tasks, "teacher prompts" if method == "teacher" else "pt prompts"):
         tensors, cfg = load_artifact(folder)
-        prompt = tensors["prompt"]
+        prompt = tensors["prompt"] if "prompt" in tensors else tensors["prefix"]  # a deep teacher: its K/V prefix
         metrics = find_metrics(run, "pt", setting, cfg["task"]) if setting else None
         training = {"examples": cfg.get("train_examples"), "steps": cfg.get("steps"), "shots": cfg.get("shots")}
         if setting:
@@ -134,9 +144,67 @@ def single_prompt_entries(root: Path, method: str, tasks, split: str, command, r
     return entries
 
 
+def deep_kv_heads(cfg: dict, run_cfg: dict, folder: Path) -> int:
+    """The kv heads a deep-mpt artifact's rows split into: recorded by methods/deep_mpt.py, else read
+    from the run's backbone shape (a built-in name or a local model folder)."""
+    if cfg.get("kv_heads"):
+        return int(cfg["kv_heads"])
+    from clinical_mpt.backbone_shapes import resolve_backbone
+    from clinical_mpt.errors import ConfigError
+
+    name = (run_cfg.get("backbone") or {}).get("name", "default")
+    try:
+        return resolve_backbone(name).num_kv_heads
+    except ConfigError as e:
+        raise LibraryError(f"{folder}/config.json records no kv_heads and the run's backbone {name!r} gives "
+                           f"none ({e}); retrain it with this clinical-mpt (it records kv_heads)") from None
+
+
+def deep_meta_prompt(run: Path) -> torch.Tensor:
+    """The run's deep P* (layers, L, D) from RUN/distill; LibraryError when the run distilled none."""
+    meta, _ = load_artifact(run / "distill")
+    shared = meta.get("shared")
+    if shared is None or shared.dim() != 3:
+        got = "nothing" if shared is None else f"shape {tuple(shared.shape)}"
+        raise LibraryError(f"{run}/distill: deep-mpt entries need the run's deep meta-prompt (layers, L, D), "
+                           f"found {got}; distil with `prompt.depth: deep`")
+    return shared
+
+
+def deep_prefix(tensors: dict, cfg: dict, run: Path, run_cfg: dict, folder: Path) -> torch.Tensor:
+    """A deep target artifact's composed prefix (layers, 2, kv, L, hd): `prefix` as saved, or
+    P*_l o (u_l v_l^T) composed by DeepMPTPrompt (P* its own when it trained one, else the run's)."""
+    if "prefix" in tensors:
+        return tensors["prefix"]
+    shared = tensors["shared"] if "shared" in tensors else deep_meta_prompt(run)
+    prompt = DeepMPTPrompt(shared, 1, deep_kv_heads(cfg, run_cfg, folder), tensors["u"].shape[-1])
+    with torch.no_grad():
+        prompt.u.copy_(tensors["u"])
+        prompt.v.copy_(tensors["v"])
+    return prompt.task_prefix(0).detach()
+
+
+def deep_entries(run: Path, method: str, setting: str, tasks, split: str, command, run_cfg: dict) -> list[Entry]:
+    """The deep target prompts of `method` (prefix, deep-mpt, deep-mpt-full-prompt) in `setting`."""
+    entries = []
+    for folder in _task_dirs(run / "targets" / method / setting, tasks, f"{method} prompts"):
+        tensors, cfg = load_artifact(folder)
+        prefix = deep_prefix(tensors, cfg, run, run_cfg, folder)
+        if "u" in tensors:
+            cfg = dict(cfg, rank=int(tensors["u"].shape[-1]))
+        metrics = find_metrics(run, method, setting, cfg["task"])
+        training = {"variant": setting, "trained_as": method, "examples": cfg.get("train_examples"),
+                    "shots": cfg.get("shots"), "trainable_parameters": cfg.get("trainable_parameters")}
+        parameters = cfg.get("task_parameters", prefix.numel())
+        entries.append(_entry(cfg, prefix, DEEP_ENTRY_KINDS[method], parameters, metrics, split, command, folder,
+                              training))
+    return entries
+
+
 def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | None = None,
                      teachers: bool = False, method: str = "mpt") -> RunPrompts:
-    """The target prompts of `run` (MPT adapted with `variant`, or `pt` baselines of that setting),
+    """The target prompts of `run` (MPT adapted with `variant`, or the `pt`, `prefix`, `deep-mpt` or
+    `deep-mpt-full-prompt` targets of that setting),
     plus its source-task teachers when `teachers`; all must share one backbone fingerprint."""
     run = Path(run)
     cfg, command = read_run_config(run)
@@ -145,8 +213,10 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
         entries = mpt_entries(run, variant, tasks, split, command)
     elif method == "pt":
         entries = single_prompt_entries(run / "targets" / "pt" / variant, "pt", tasks, split, command, run, variant)
+    elif method in DEEP_ENTRY_KINDS:
+        entries = deep_entries(run, method, variant, tasks, split, command, cfg)
     else:
-        raise LibraryError(f"--method: {method!r} is not mpt or pt")
+        raise LibraryError(f"--method: {method!r} is not mpt, pt or one of {', '.join(DEEP_ENTRY_KINDS)}")
     if teachers:
         entries += single_prompt_entries(run / "teachers", "teacher", None, split, command, run, None)
     if not entries:

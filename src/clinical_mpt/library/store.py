@@ -3,7 +3,7 @@
     DIR/manifest.json            {"format_version", "backbone": {"name", "fingerprint"},
                                   "entries": {task: {"type", "method", "files": {file: sha256}}}, ...}
     DIR/<task>/config.json       see clinical_mpt.library.entry
-    DIR/<task>/prompt.safetensors
+    DIR/<task>/prompt.safetensors    {"prompt": (L, d)}, or a deep entry's {"prefix": (layers, 2, kv, L, hd)}
 
 The manifest is the source of truth: a folder it does not list is not an entry. Loading verifies,
 before returning anything, every file's SHA-256, the format versions and the backbone fingerprint;
@@ -27,7 +27,8 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.library.entry import FORMAT_VERSION, PROMPT_KEY, Entry, LibraryError, check_entry, check_name, now_iso
+from clinical_mpt.library.entry import (FORMAT_VERSION, Entry, LibraryError, check_entry, check_name, geometry_problem,
+                                        now_iso, tensor_key)
 from clinical_mpt.tasks.base import TASK_NAME
 
 MANIFEST = "manifest.json"
@@ -159,8 +160,16 @@ class Library:
         """config.json of an entry, checksum-verified."""
         return _read_json(self.root / name / CONFIG, self._verified_bytes(name, CONFIG))
 
-    def load(self, name: str, fingerprint=None) -> Entry:
-        """One entry, fully verified; `fingerprint` (a backbone Fingerprint) adds the backbone check."""
+    def check_geometry(self, entry: Entry, geometry: tuple[int, int, int]) -> None:
+        """Refuse a deep entry whose prefix does not fit a backbone of `geometry` (layers, kv_heads, head_dim)."""
+        problem = geometry_problem(entry.config, geometry)
+        if problem:
+            raise LibraryError(f"{self.root / entry.name}: {problem}")
+
+    def load(self, name: str, fingerprint=None, geometry: tuple[int, int, int] | None = None) -> Entry:
+        """One entry, fully verified; `fingerprint` (a backbone Fingerprint) adds the backbone check and
+        `geometry` (the backbone's (layers, kv_heads, head_dim), prompts.deep_prompt.kv_geometry) the
+        check that a deep entry's prefix fits its attention layers."""
         where = str(self.root / name)
         config = self.entry_config(name)
         data = self._verified_bytes(name, TENSORS)
@@ -168,31 +177,37 @@ class Library:
             tensors = load_safetensors(data)
         except (SafetensorError, ValueError) as e:
             raise LibraryError(f"{where}/{TENSORS}: unreadable safetensors file ({e})") from None
-        if set(tensors) != {PROMPT_KEY}:
-            raise LibraryError(f"{where}/{TENSORS}: expected exactly the tensor {PROMPT_KEY!r}, found {sorted(tensors)}")
-        prompt = tensors[PROMPT_KEY].float()
+        key = tensor_key(config)
+        if set(tensors) != {key}:
+            raise LibraryError(f"{where}/{TENSORS}: expected exactly the tensor {key!r} (config.json depth "
+                               f"{config.get('depth', 'input')!r}), found {sorted(tensors)}")
+        prompt = tensors[key].float()
         check_entry(config, prompt, where)
         if config["task"] != name:
             raise LibraryError(f"{where}: config.json names task {config['task']!r}, not {name!r}")
         self.check_fingerprint(config["backbone"], f"{where}: the prompt's training runs")
-        if prompt.shape[1] != self.fingerprint.get("hidden_size", prompt.shape[1]):
+        if prompt.ndim == 2 and prompt.shape[1] != self.fingerprint.get("hidden_size", prompt.shape[1]):
             raise LibraryError(f"{where}: prompt width {prompt.shape[1]} differs from the backbone's hidden size "
                                f"{self.fingerprint['hidden_size']}")
         if fingerprint is not None:
             self.check_backbone(fingerprint)
-        return Entry(config, prompt)
+        entry = Entry(config, prompt)
+        if geometry is not None:
+            self.check_geometry(entry, geometry)
+        return entry
 
-    def load_all(self, fingerprint=None, names: list[str] | None = None) -> dict[str, Entry]:
+    def load_all(self, fingerprint=None, names: list[str] | None = None,
+                 geometry: tuple[int, int, int] | None = None) -> dict[str, Entry]:
         """Every (or the named) entries; all are verified before any is returned (no partial load)."""
         names = self.names() if names is None else list(names)
-        return {name: self.load(name, fingerprint) for name in names}
+        return {name: self.load(name, fingerprint, geometry) for name in names}
 
-    def verify(self, fingerprint=None) -> list[str]:
+    def verify(self, fingerprint=None, geometry: tuple[int, int, int] | None = None) -> list[str]:
         """Every problem found (empty when the library is sound), including stray folders."""
         problems = []
         for name in self.names():
             try:
-                self.load(name, fingerprint)
+                self.load(name, fingerprint, geometry)
             except LibraryError as e:
                 problems.append(str(e))
         listed = set(self.names())
@@ -221,7 +236,8 @@ class Library:
         moved_old = placed = False
         try:
             os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a library is meant to be shared read-only
-            blobs = {TENSORS: save_safetensors({PROMPT_KEY: entry.prompt.detach().float().contiguous().cpu()}),
+            tensor = entry.prompt.detach().float().contiguous().cpu()
+            blobs = {TENSORS: save_safetensors({tensor_key(entry.config): tensor}),
                      CONFIG: _dump(entry.config).encode("utf-8")}
             for filename, data in blobs.items():
                 (tmp / filename).write_bytes(data)
@@ -231,7 +247,7 @@ class Library:
                 moved_old = True
             os.replace(tmp, final)
             placed = True
-            record = {"type": entry.type, "method": entry.config["method"], "files": files}
+            record = {"type": entry.type, "method": entry.config["method"], "depth": entry.depth, "files": files}
             self._write_manifest(dict(self.manifest["entries"], **{name: record}))
         except BaseException:
             if placed:

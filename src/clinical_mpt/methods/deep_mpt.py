@@ -70,7 +70,8 @@ def fit(ctx: MethodContext, task, seed: int, log_path, train_meta_prompt: bool =
                           forward=deep_answer_hidden_and_logits, dev=ctx.dev) if task.encoded else []
     tensors = {"u": prompt.u, "v": prompt.v} | ({"shared": prompt.shared} if train_meta_prompt else {})
     n = sum(t.numel() for t in tensors.values())
-    return Fitted(ctx.backbone.model, None, n if task.encoded else 0, 4 * n, tensors, {"training": summary(rows)},
+    info = {"training": summary(rows), "kv_heads": prompt.kv_heads, "rank": int(prompt.u.shape[-1])}  # library/from_run.py
+    return Fitted(ctx.backbone.model, None, n if task.encoded else 0, 4 * n, tensors, info,
                   prefix=prompt.task_prefix(0).detach())
 
 

@@ -34,7 +34,7 @@ HEADERS = {  # the page loads nothing from elsewhere and runs no inline script
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
-ENTRY_FIELDS = ("task", "type", "method", "prompt_length", "hidden_size", "rank", "parameters", "instruction",
+ENTRY_FIELDS = ("task", "type", "method", "depth", "prompt_length", "hidden_size", "rank", "parameters", "instruction",
                 "metrics", "command", "training", "created_at", "backbone")
 
 
@@ -103,6 +103,7 @@ def entry_metadata(config: dict) -> dict:
     from clinical_mpt.tasks import get_task_type
 
     out = {key: config.get(key) for key in ENTRY_FIELDS}
+    out["depth"] = out["depth"] or "input"  # entries written before deep prompts are input-level
     out["primary_metric"] = get_task_type(config["type"]).primary_metric
     return out
 

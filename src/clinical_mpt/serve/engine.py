@@ -9,6 +9,13 @@ Requests of any tasks are sorted by (prompt length, input length) and cut into b
 prompt is run through the model once and its K/V states are reused (see prompt_cache.py); off, the
 prompt is re-encoded with every batch, as peft does. Both give the same generations.
 
+Deep tasks (library entries of depth "deep": `prefix`, `deep-mpt`) hold per-layer keys and values
+already: their states are `prompt_states(prefix)`, put straight into the batch cache with no prompt
+prefill at all (cached per task like the others). A batch of one prompt length mixes deep and
+input-level tasks freely in the cached layout, where every row is a prefix; with the prompt cache off
+a deep task still enters as a prefix and an input-level one through `inputs_embeds`, so batches are
+cut by (prompt length, layout).
+
 Sliding-window models (gpt-oss): in the cached layout [prompt K/V | pads | text] the pads of a shorter
 row sit between its prompt and its text and count towards the window, so a batch of unequal input
 lengths whose prompt + input exceed the window takes the uncached layout [pads | prompt | text]
@@ -26,9 +33,10 @@ from tqdm.auto import tqdm
 from clinical_mpt.batching import TaskData, encode_input
 from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
 from clinical_mpt.errors import ClinicalMPTError
+from clinical_mpt.prompts.deep_prompt import kv_geometry
 from clinical_mpt.ranking import can_rank, rank_examples
 from clinical_mpt.serve.inputs import check_input, input_fields
-from clinical_mpt.serve.prompt_cache import PromptCache
+from clinical_mpt.serve.prompt_cache import PromptCache, task_states
 from clinical_mpt.tasks import get_task_type
 
 
@@ -47,6 +55,20 @@ def same_prompt(a: "TaskPrompt", b: "TaskPrompt") -> bool:
     """Whether two versions of a task generate alike (same type, instruction and prompt values)."""
     return a.type == b.type and a.instruction == b.instruction and a.prompt.shape == b.prompt.shape \
         and torch.equal(a.prompt, b.prompt)
+
+
+def prompt_problem(task: TaskPrompt, hidden_size: int, geometry: tuple[int, int, int]) -> str | None:
+    """Why `task`'s prompt cannot run on a backbone of this hidden size and (layers, kv_heads, head_dim)."""
+    p = task.prompt
+    if task.deep:
+        layers, kv_heads, head_dim = geometry
+        if p.shape[:3] != (layers, 2, kv_heads) or p.shape[4] != head_dim:
+            return (f"prefix shape {tuple(p.shape)} does not fit the backbone's (layers, 2, kv_heads, L, head_dim) "
+                    f"= ({layers}, 2, {kv_heads}, L, {head_dim})")
+        return None
+    if p.ndim != 2 or p.shape[1] != hidden_size:
+        return f"prompt shape {tuple(p.shape)} does not fit hidden size {hidden_size}"
+    return None
 
 
 @dataclass
@@ -69,7 +91,8 @@ class EngineConfig:
 
 @dataclass
 class TaskPrompt:
-    """A servable task: its name, type, instruction and composed prompt (L, d) fp32."""
+    """A servable task: its name, type, instruction and composed prompt (L, d) fp32, or a deep task's
+    key/value prefix (layers, 2, kv_heads, L, head_dim) fp32."""
 
     name: str
     type: str
@@ -89,11 +112,22 @@ class TaskPrompt:
         return cls(entry.name, entry.type, entry.instruction, entry.prompt, c.get("method", "pt"),
                    entry.parameters, c.get("metrics") or {}, status["below"] if status else None)
 
+    @property
+    def deep(self) -> bool:
+        """A per-layer key/value prefix (no prompt prefill) rather than an input-level prompt."""
+        return self.prompt.ndim == 5
+
+    @property
+    def length(self) -> int:
+        """L: the virtual positions the prompt (or prefix) takes ahead of the text."""
+        return int(self.prompt.shape[3] if self.deep else self.prompt.shape[0])
+
     def info(self) -> dict:
         return {"name": self.name, "type": self.type, "method": self.method,
                 "parameters": self.parameters if self.parameters is not None else self.prompt.numel(),
-                "prompt_length": int(self.prompt.shape[0]), "input_fields": input_fields(self.type),
-                "metrics": self.metrics, "below_baseline": self.below_baseline}
+                "prompt_length": self.length, "depth": "deep" if self.deep else "input",
+                "input_fields": input_fields(self.type), "metrics": self.metrics,
+                "below_baseline": self.below_baseline}
 
 
 @dataclass
@@ -129,6 +163,8 @@ class Engine:
         entries = lib.load_all(None, tasks)  # checksums and versions, before the (slow) backbone load
         backbone = backbone or load_backbone(backbone_name or lib.backbone_name, dtype, inference_only=True)
         lib.check_backbone(backbone.fingerprint)
+        for entry in entries.values():  # a deep entry's prefix must fit the backbone's attention layers
+            lib.check_geometry(entry, kv_geometry(backbone.model.config))
         return cls(backbone, [TaskPrompt.from_entry(e) for e in entries.values()], config)
 
     def update_tasks(self, tasks: list[TaskPrompt]) -> dict[str, list[str]]:
@@ -138,11 +174,11 @@ class Engine:
         theirs. Call it between batches, never during `predict` (the server's batcher runs it on
         its model thread). Request handlers may read `self.tasks` meanwhile: it is replaced, not edited.
         """
-        d = self.backbone.hidden_size
+        d, geometry = self.backbone.hidden_size, kv_geometry(self.backbone.model.config)
         for t in tasks:
             get_task_type(t.type)
-            if t.prompt.ndim != 2 or t.prompt.shape[1] != d:
-                raise ClinicalMPTError(f"task {t.name}: prompt shape {tuple(t.prompt.shape)} does not fit hidden size {d}")
+            if problem := prompt_problem(t, d, geometry):
+                raise ClinicalMPTError(f"task {t.name}: {problem}")
         new, old = {t.name: t for t in tasks}, self.tasks
         changed = sorted(n for n in set(new) & set(old) if not same_prompt(old[n], new[n]))
         removed = sorted(set(old) - set(new))
@@ -170,25 +206,61 @@ class Engine:
         """Whether the cached layout gives this batch exactly the uncached result (see the module doc)."""
         if not self.window or len({len(x) for x in inputs}) == 1:
             return True
-        return self.tasks[tasks[0]].prompt.shape[0] + max(len(x) for x in inputs) <= self.window
+        return self.tasks[tasks[0]].length + max(len(x) for x in inputs) <= self.window
 
-    def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
-        """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
+    def layouts(self, tasks: list[str], inputs: list[list[int]]) -> list[str]:
+        """Per row, how its task enters; rows of one layout decode together. "prefix": its K/V states go
+        straight into the batch cache; "embeds": its prompt enters through inputs_embeds. A deep task is
+        always a prefix (it has no other form and needs no prefill); an input-level one is a prefix when
+        the prompt cache is on and the cached layout is exact for this batch. Where it is not (a sliding
+        window, unequal input lengths) a deep row decodes only with rows of its own input length
+        ("prefix n=<tokens>"), which puts no pads between its prefix and its text."""
+        exact = self.cache_is_exact(tasks, inputs)
+        cached = self.config.prompt_cache and exact
+        return [("prefix" if exact else f"prefix n={len(x)}") if self.tasks[t].deep else
+                ("prefix" if cached else "embeds") for t, x in zip(tasks, inputs)]
+
+    def prefix_states(self, task: str):
+        """A task's per-layer (K, V) for the batch cache: from the LRU prompt cache (an input-level prompt
+        run once, a deep prefix as is), or with the cache off, a deep prefix converted for this batch."""
+        if self.config.prompt_cache:
+            return self.cache.get(task)
+        return task_states(self.backbone.model, self.tasks[task].prompt)
+
+    def decode_batch(self, tasks: list[str], inputs: list[list[int]], layout: str) -> DecodeBatch:
+        """The DecodeBatch of rows that share one layout (see `layouts`)."""
         tok, budgets = self.backbone.tokenizer, [self.budget(t) for t in tasks]
         stops = [text_stop(tok, get_task_type(self.tasks[t].type).answer_complete) for t in tasks]  # as evaluation
-        if self.config.prompt_cache and self.cache_is_exact(tasks, inputs):
-            batch = DecodeBatch(inputs, budgets, prefixes=[self.cache.get(t) for t in tasks], stops=stops)
-        else:
-            batch = DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
-        return greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
+        if layout.startswith("prefix"):
+            return DecodeBatch(inputs, budgets, prefixes=[self.prefix_states(t) for t in tasks], stops=stops)
+        return DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
+
+    def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
+        """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths). Rows of
+        different layouts (`layouts`: e.g. deep and input-level rows of an uncached batch) decode as
+        separate batches."""
+        tok, layouts = self.backbone.tokenizer, self.layouts(tasks, inputs)
+        out: list[list[int]] = [[] for _ in tasks]
+        for layout in sorted(set(layouts)):
+            rows = [i for i, l in enumerate(layouts) if l == layout]
+            batch = self.decode_batch([tasks[i] for i in rows], [inputs[i] for i in rows], layout)
+            for i, gen in zip(rows, greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)):
+                out[i] = gen
+        return out
+
+    def batch_key(self, task: str) -> tuple[int, bool]:
+        """Rows batch together when they share a prompt length and, with the prompt cache off, depth
+        (cached, every row is a prefix, so deep and input-level tasks mix)."""
+        t = self.tasks[task]
+        return t.length, t.deep and not self.config.prompt_cache
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
-        """Row indices cut into batches: sorted by (prompt length, input length), one prompt length each."""
-        plen = {t: self.tasks[t].prompt.shape[0] for t in set(tasks)}
-        order = sorted(range(len(tasks)), key=lambda i: (plen[tasks[i]], lengths[i]))
+        """Row indices cut into batches: sorted by (batch key, input length), one batch key each."""
+        key = {t: self.batch_key(t) for t in set(tasks)}
+        order = sorted(range(len(tasks)), key=lambda i: (key[tasks[i]], lengths[i]))
         out: list[list[int]] = []
         for i in order:
-            if out and len(out[-1]) < self.config.max_batch_size and plen[tasks[out[-1][0]]] == plen[tasks[i]]:
+            if out and len(out[-1]) < self.config.max_batch_size and key[tasks[out[-1][0]]] == key[tasks[i]]:
                 out[-1].append(i)
             else:
                 out.append([i])
@@ -228,7 +300,9 @@ class Engine:
             if not can_rank(task.type):
                 continue
             idx = [i for i, n in enumerate(names) if n == name]
-            preds = rank_examples(self.backbone.model, self.backbone.tokenizer, get_task_type(task.type), task.prompt,
-                                  [ids[i] for i in idx], [examples[i] for i in idx], self.config.max_batch_size)
+            prompt, prefix = (None, task.prompt) if task.deep else (task.prompt, None)
+            preds = rank_examples(self.backbone.model, self.backbone.tokenizer, get_task_type(task.type), prompt,
+                                  [ids[i] for i in idx], [examples[i] for i in idx], self.config.max_batch_size,
+                                  prefix)
             out.update(zip(idx, preds))
         return out

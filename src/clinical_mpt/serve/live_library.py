@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clinical_mpt.library import Library, LibraryError
+from clinical_mpt.library.geometry import model_geometry
 from clinical_mpt.library.store import MANIFEST
 from clinical_mpt.serve.engine import TaskPrompt
 
@@ -71,25 +72,28 @@ def library_signature(root: Path) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def read_entries(lib: Library, fingerprint, only: set[str] | None) -> tuple[list[TaskPrompt], dict[str, str]]:
-    """(every listed entry that verifies, {refused entry: why}); `only` limits the names served."""
+def read_entries(lib: Library, fingerprint, only: set[str] | None,
+                 geometry: tuple[int, int, int] | None = None) -> tuple[list[TaskPrompt], dict[str, str]]:
+    """(every listed entry that verifies, {refused entry: why}); `only` limits the names served;
+    `geometry` (layers, kv_heads, head_dim) refuses a deep entry whose prefix does not fit the backbone."""
     tasks, refused = [], {}
     for name in lib.names():
         if only is not None and name not in only:
             continue
         try:
-            tasks.append(TaskPrompt.from_entry(lib.load(name, fingerprint)))
+            tasks.append(TaskPrompt.from_entry(lib.load(name, fingerprint, geometry)))
         except LibraryError as e:
             refused[name] = str(e)
     return tasks, refused
 
 
-def load_snapshot(root: Path, fingerprint, only: set[str] | None = None) -> Snapshot:
+def load_snapshot(root: Path, fingerprint, only: set[str] | None = None,
+                  geometry: tuple[int, int, int] | None = None) -> Snapshot:
     """One consistent, verified read of the library at `root` (see the module doc). LibraryError
     when the manifest itself cannot be read."""
     for _ in range(SNAPSHOT_ATTEMPTS):
         before = manifest_bytes(root)
-        tasks, refused = read_entries(Library.open(root), fingerprint, only)
+        tasks, refused = read_entries(Library.open(root), fingerprint, only, geometry)
         if refused:
             time.sleep(SETTLE_S)
         if manifest_bytes(root) == before:
@@ -142,7 +146,8 @@ class LiveLibrary:
         with self._lock:
             signature = library_signature(self.root)
             try:
-                snap = load_snapshot(self.root, self.engine.backbone.fingerprint, self.only)
+                snap = load_snapshot(self.root, self.engine.backbone.fingerprint, self.only,
+                                     model_geometry(self.engine.backbone.model))
             except LibraryError as e:
                 self.signature = signature  # polls retry once the library changes again
                 log.error("library %s not reloaded; still serving %d tasks: %s", self.root, len(self.engine.tasks), e)

@@ -46,6 +46,8 @@ class TaskInfo(BaseModel):
     method: str
     parameters: int = Field(description="parameters stored for this task (MPT: r(L + d))")
     prompt_length: int
+    depth: str = Field("input", description="input (a soft prompt at the input embeddings) or deep (a per-layer "
+                       "key/value prefix placed straight in the KV cache: no prompt prefill)")
     input_fields: list[str] = Field(description="fields the input needs ('?' = optional)")
     metrics: dict[str, Any] = Field(description="evaluation metrics by split, when known")
     below_baseline: bool | None = Field(None, description="true when the score is at or below the task's majority "

@@ -103,7 +103,8 @@ function onTaskChange() {
   document.getElementById("task-info").textContent = "";
   if (!task) return;
   document.getElementById("task-info").textContent = `${typeLabel(task.type)} · method ${task.method} · ` +
-    `${task.parameters.toLocaleString("en-US")} trainable parameters · prompt length ${task.prompt_length}`;
+    `${task.parameters.toLocaleString("en-US")} trainable parameters · prompt length ${task.prompt_length}` +
+    (task.depth === "deep" ? " · deep prefix in the KV cache (no prompt prefill)" : "");
   (state.samples[task.type] || []).forEach((s, i) => sample.append(el("option", { value: i, text: s.title })));
   for (const field of typeFields(task.type)) {
     const id = `input-${field.name}`;
@@ -217,7 +218,8 @@ async function loadLibrary() {
     document.getElementById("library-backbone").textContent = `${data.entries.length} tasks on backbone ` +
       `${data.backbone.name} (${fp.architecture}, ${humanCount(fp.num_parameters)} parameters).`;
     const rows = data.entries.map((e) => el("tr", { "data-task": e.task },
-      el("th", { scope: "row", text: e.task }), el("td", { text: e.type }), el("td", { text: e.method }),
+      el("th", { scope: "row", text: e.task }), el("td", { text: e.type }),
+      el("td", { text: e.depth === "deep" ? `${e.method} (deep)` : e.method }),
       el("td", { class: "num", text: e.prompt_length }),
       el("td", { class: "num", text: Number(e.parameters).toLocaleString("en-US") }),
       scoreCell(e, "dev"), scoreCell(e, "test"), fingerprintCell(e.backbone),

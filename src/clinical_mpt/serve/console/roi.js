@@ -57,6 +57,14 @@ function roiColumns(inputs) {
   return cols;
 }
 
+// The deep variants (per-layer K/V prefixes: pt's is prefix, mpt's deep-mpt) in one sentence.
+function deepSummary(methods) {
+  const prefix = methods.pt.deep, deepMpt = methods.mpt.deep;
+  return `Deep prompts: prefix ${humanBytes(prefix.storage_bytes_per_task)} per task, deep-mpt ` +
+    `${humanBytes(deepMpt.storage_bytes_per_task)} per task; served, each is ` +
+    `${humanBytes(prefix.served_kv_bytes_per_task)} of K/V in the cache, with no prompt prefill.`;
+}
+
 function renderRoiTable(result) {
   const table = document.getElementById("roi-table");
   const cols = roiColumns(result.inputs);
@@ -175,7 +183,7 @@ async function runRoi(event) {
     const b = result.backbone;
     document.getElementById("roi-summary").textContent = `${b.name} (${b.architecture}): ` +
       `${humanCount(b.total_parameters)} parameters; ${result.inputs.n_tasks} tasks, prompt length ` +
-      `${result.inputs.prompt_length}, ${result.inputs.gpu_memory_gb} GB GPUs.`;
+      `${result.inputs.prompt_length}, ${result.inputs.gpu_memory_gb} GB GPUs. ` + deepSummary(result.methods);
     renderRoiTable(result);
     renderRoiChart(result);
     const file = document.getElementById("roi-config").files[0];
