@@ -13,6 +13,11 @@ Sliding-window models (gpt-oss): in the cached layout [prompt K/V | pads | text]
 row sit between its prompt and its text and count towards the window, so a batch of unequal input
 lengths whose prompt + input exceed the window takes the uncached layout [pads | prompt | text]
 (exact) instead; other batches keep the cache.
+
+Decoding (`EngineConfig.decode`): "eager" runs each batch through `decoding.greedy_generate` (the
+reference). "static" and "compiled" run the requests through `slot_decoding.SlotDecoder`: a static KV
+cache of `max_batch_size` slots with continuous batching (a finished row's slot takes the next request
+at once, tasks mixed freely), its one-token step eager or `torch.compile`d. The same tokens as "eager".
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
 from clinical_mpt.errors import ClinicalMPTError
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache
+from clinical_mpt.slot_decoding import Row, SlotDecoder, bucket, rows_of
 from clinical_mpt.tasks import get_task_type
 
 
@@ -48,6 +54,9 @@ def same_prompt(a: "TaskPrompt", b: "TaskPrompt") -> bool:
         and torch.equal(a.prompt, b.prompt)
 
 
+DECODE_MODES = ("eager", "static", "compiled")
+
+
 @dataclass
 class EngineConfig:
     max_batch_size: int = 16          # rows per forward pass
@@ -55,8 +64,11 @@ class EngineConfig:
     max_new_tokens: int | None = None  # cap on every task type's own generation budget (None = no cap)
     cache_capacity: int = 64          # prompt K/V states kept resident at most (LRU)
     prompt_cache: bool = True         # reuse prompt K/V states (False: re-encode the prompt every batch)
+    decode: str = "eager"             # eager | static | compiled (static KV cache + continuous batching)
 
     def __post_init__(self):
+        if self.decode not in DECODE_MODES:
+            raise ClinicalMPTError(f"engine: decode={self.decode!r}; use one of {', '.join(DECODE_MODES)}")
         if self.max_batch_size < 1 or self.max_input_tokens < 8 or self.cache_capacity < 1:
             raise ClinicalMPTError("engine: max_batch_size and cache_capacity must be >= 1, max_input_tokens >= 8")
 
@@ -105,6 +117,9 @@ class Engine:
         self.cache = PromptCache(backbone.model, {}, self.config.cache_capacity)
         self.window = sliding_window(backbone.model)  # None: no sliding-window layers
         self.generated_tokens = 0                     # tokens decoded so far, all requests (for /metrics)
+        tok = backbone.tokenizer
+        self.decoder = None if self.config.decode == "eager" else SlotDecoder(
+            backbone.model, tok.eos_token_id, tok.pad_token_id, self.config.decode == "compiled", self.window)
         self.update_tasks(tasks)
 
     @classmethod
@@ -168,13 +183,53 @@ class Engine:
 
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
+        tok, batch = self.backbone.tokenizer, self.decode_batch(tasks, inputs)
+        if self.decoder is not None:
+            return self.decoder.decode(rows_of(batch), self.config.max_batch_size, refill=False)
+        return greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
+
+    def decode_batch(self, tasks: list[str], inputs: list[list[int]]) -> DecodeBatch:
+        """The decoder's rows: task tasks[i] on input ids inputs[i] (equal prompt lengths)."""
         tok, budgets = self.backbone.tokenizer, [self.budget(t) for t in tasks]
         stops = [text_stop(tok, get_task_type(self.tasks[t].type).answer_complete) for t in tasks]  # as evaluation
         if self.config.prompt_cache and self.cache_is_exact(tasks, inputs):
             batch = DecodeBatch(inputs, budgets, prefixes=[self.cache.get(t) for t in tasks], stops=stops)
         else:
             batch = DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
-        return greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
+        return batch
+
+    # -- continuous batching (decode = static | compiled) ------------------------------------------------
+    def request_row(self, request: Request, key=None, where: str = "input") -> Row:
+        """A validated, encoded request as one slot-decoder row, keyed (key, task, example)."""
+        example = dict(self.check(request, where), id=request.id if request.id is not None else "0")
+        ids = encode_input(self.backbone.tokenizer, self._data[request.task], example, self.config.max_input_tokens)
+        row = rows_of(self.decode_batch([request.task], [ids]))[0]
+        row.key = (key, request.task, example)
+        return row
+
+    def columns(self) -> int:
+        """Cache columns of the serving slots: the longest prompt + input + answer (longer rows go eager)."""
+        longest = max([int(t.prompt.shape[0]) for t in self.tasks.values()] or [0])
+        budget = max([self.budget(t) for t in self.tasks] or [1])
+        return bucket(longest + self.config.max_input_tokens + budget, self.decoder.column_step)
+
+    def run_continuous(self, pull, done) -> None:
+        """Decode requests as they come: `pull(k)` -> up to k `request_row`s (never blocking); `done(key,
+        result dict)` as each row finishes. Returns once `pull` has none left and every row is done."""
+        def finished(row: Row, tokens: list[int]) -> None:
+            key, task, example = row.key
+            self.generated_tokens += len(tokens)
+            done(key, self.result(task, example, self.backbone.tokenizer.decode(tokens, skip_special_tokens=True)))
+
+        slots = bucket(self.config.max_batch_size, self.config.max_batch_size)
+        self.decoder.run(pull, finished, slots, self.columns(), refill=True)
+
+    def result(self, name: str, example: dict, text: str) -> dict:
+        """A request's structured prediction from its generated text."""
+        task = self.tasks[name]
+        pred = get_task_type(task.type).parse(text, example)
+        return {"id": example["id"], "task": name, "type": task.type,
+                **{k: v for k, v in pred.items() if k != "id"}, "generation": text}
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
         """Row indices cut into batches: sorted by (prompt length, input length), one prompt length each."""
@@ -196,15 +251,17 @@ class Engine:
         names = [r.task for r in requests]
         ids = [encode_input(tok, self._data[n], ex, cap) for n, ex in zip(names, examples)]
         texts: list[str] = [""] * len(requests)
-        for rows in tqdm(self.batches(names, [len(x) for x in ids]), desc="predict", unit="batch",
-                         disable=not progress, leave=False):
-            for i, gen in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
+        batches = self.batches(names, [len(x) for x in ids])
+        if self.decoder is not None:  # continuous batching over all the requests, in the batches' order
+            order = [i for rows in batches for i in rows]
+            decoded = self.decoder.decode([r for rows in batches for r in rows_of(self.decode_batch(
+                [names[i] for i in rows], [ids[i] for i in rows]))], self.config.max_batch_size, refill=True)
+            batches, generated = [order], [decoded]
+        else:
+            generated = (self.generate([names[i] for i in rows], [ids[i] for i in rows]) for rows in
+                         tqdm(batches, desc="predict", unit="batch", disable=not progress, leave=False))
+        for rows, gens in zip(batches, generated):
+            for i, gen in zip(rows, gens):
                 texts[i] = tok.decode(gen, skip_special_tokens=True)
                 self.generated_tokens += len(gen)
-        results = []
-        for name, ex, text in zip(names, examples, texts):
-            task = self.tasks[name]
-            pred = get_task_type(task.type).parse(text, ex)
-            results.append({"id": ex["id"], "task": name, "type": task.type,
-                            **{k: v for k, v in pred.items() if k != "id"}, "generation": text})
-        return results
+        return [self.result(name, ex, text) for name, ex, text in zip(names, examples, texts)]
