@@ -125,7 +125,7 @@ def prefixes(model, count: int, length: int, seed: int = 0):
 
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def load_run(decoder: SlotDecoder, rows: list[Row], slots: int, columns: int, refill: bool, device) -> dict:

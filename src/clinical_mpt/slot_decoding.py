@@ -28,7 +28,7 @@ graphs): one compilation per (S, C) bucket. Prefill stays eager.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -57,11 +57,10 @@ class Row:
 
 def rows_of(batch: DecodeBatch) -> list[Row]:
     """A DecodeBatch as rows (key = the row index)."""
-    B = len(batch.inputs)
     return [Row(batch.inputs[i], batch.budgets[i],
                 None if batch.prompts is None else batch.prompts[i],
                 None if batch.prefixes is None else batch.prefixes[i],
-                None if batch.stops is None else batch.stops[i], i) for i in range(B)]
+                None if batch.stops is None else batch.stops[i], i) for i in range(len(batch.inputs))]
 
 
 def bucket(n: int, step: int) -> int:
@@ -300,19 +299,18 @@ class SlotDecoder:
     # -- one batch -------------------------------------------------------------------------------------
     def decode(self, rows: Sequence[Row], max_slots: int = 16, refill: bool = True) -> list[list[int]]:
         """Every row's tokens, in order (what `greedy_generate` gives each)."""
-        rows = list(rows)
-        slots = bucket(min(max_slots, len(rows)), max_slots)
-        columns = bucket(max(r.width + r.budget for r in rows), self.column_step)
-        queue, out = list(enumerate(rows)), [None] * len(rows)
-        index = {id(r): i for i, r in enumerate(rows)}
+        queue = [replace(r, key=i) for i, r in enumerate(rows)]   # keys: the rows' places in `out`
+        out: list[list[int]] = [[] for _ in queue]
+        slots = bucket(min(max_slots, len(queue)), max_slots)
+        columns = bucket(max(r.width + r.budget for r in queue), self.column_step)
 
         def pull(k: int) -> list[Row]:
-            taken = [r for _, r in queue[:k]]
+            taken = queue[:k]
             del queue[:k]
             return taken
 
         def done(row: Row, tokens: list[int]) -> None:
-            out[index[id(row)]] = tokens
+            out[row.key] = tokens
 
         self.run(pull, done, slots, columns, refill)
         return out
