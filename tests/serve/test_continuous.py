@@ -91,3 +91,28 @@ def test_compiled_decode_gives_the_eager_predictions(lively_backbone, mixed, exp
     tasks, reqs = mixed
     engine = Engine(lively_backbone, tasks, EngineConfig(max_batch_size=4, max_new_tokens=24, decode="compiled"))
     assert engine.predict(reqs) == expected
+
+
+def test_the_http_server_with_continuous_batching_answers_as_the_eager_one(tiny_library, lively_backbone):
+    """The library's tasks over real HTTP, concurrent clients: a static-decode server gives the eager
+    engine's predictions (and keeps the ids and order of a list request)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from live_server import LiveServer
+    from test_server import INPUTS
+
+    from clinical_mpt.serve.server import ServerConfig, create_app
+
+    def engine(decode: str) -> Engine:
+        return Engine.from_library(tiny_library, backbone=lively_backbone,
+                                   config=EngineConfig(max_batch_size=2, max_new_tokens=8, decode=decode))
+
+    items = [{"task": t, "input": inp, "id": f"{t}-{k}"} for k in range(2) for t, inp in INPUTS.items()]
+    expected = engine("eager").predict([Request(i["task"], i["input"], i["id"]) for i in items])
+    with LiveServer(create_app(engine("static"), ServerConfig(max_batch_size=2))) as live, \
+            httpx.Client(base_url=live.url, timeout=60) as client:
+        with ThreadPoolExecutor(4) as pool:
+            single = list(pool.map(lambda item: client.post("/v1/predict", json=item).json(), items))
+        listed = client.post("/v1/predict", json=items).json()
+    assert single == expected and listed == expected
