@@ -107,7 +107,7 @@ def test_rows_join_while_others_decode_and_the_slots_shift():
     assert continuous.decode(rows, 2, refill=True) == static.decode(rows, 2, refill=False)
     assert continuous.steps < static.steps
     cache = next(iter(continuous._caches.values()))
-    assert cache.columns < sum(r.budget for r in rows)  # all the decoding went through few columns
+    assert cache.shifts > 0 and cache.columns < sum(r.budget for r in rows)  # few columns, reused
 
 
 def test_a_row_longer_than_the_columns_is_generated_alone_by_the_eager_decoder():

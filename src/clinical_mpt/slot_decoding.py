@@ -81,6 +81,7 @@ class SlotCache:
                                       v.new_zeros(slots, v.shape[1], 1, v.shape[3]))
         self.mask = torch.zeros(slots, columns, dtype=torch.long, device=like[0][0].device)
         self.column = 0
+        self.shifts = 0  # times the columns ran out and the slots moved left
 
     def set_column(self, column: int) -> None:
         """The column the next step writes (every layer's StaticLayer write position)."""
@@ -110,6 +111,7 @@ class SlotCache:
         self.mask[:, :n] = self.mask[:, by:self.column].clone()
         self.mask[:, n:] = 0
         self.set_column(n)
+        self.shifts += 1
 
 
 @dataclass
@@ -302,7 +304,8 @@ class SlotDecoder:
         queue = [replace(r, key=i) for i, r in enumerate(rows)]   # keys: the rows' places in `out`
         out: list[list[int]] = [[] for _ in queue]
         slots = bucket(min(max_slots, len(queue)), max_slots)
-        columns = bucket(max(r.width + r.budget for r in queue), self.column_step)
+        # room for the widest prefill and the longest budget together: a full batch goes in as one prefill
+        columns = bucket(max(r.width for r in queue) + max(r.budget for r in queue), self.column_step)
 
         def pull(k: int) -> list[Row]:
             taken = queue[:k]
