@@ -116,3 +116,22 @@ def test_the_http_server_with_continuous_batching_answers_as_the_eager_one(tiny_
             single = list(pool.map(lambda item: client.post("/v1/predict", json=item).json(), items))
         listed = client.post("/v1/predict", json=items).json()
     assert single == expected and listed == expected
+
+
+def test_predict_cli_with_static_decoding_writes_the_eager_predictions(tiny_library, tmp_path):
+    import json
+
+    from test_predict_cli import run_predict
+
+    rows = [{"id": f"p{i}", "premise": f"Admitted with fever day {i}.", "hypothesis": "The patient has fever."}
+            for i in range(5)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    outs = {}
+    for decode in ("eager", "static"):
+        outs[decode] = tmp_path / f"{decode}.jsonl"
+        assert run_predict(["--library", str(tiny_library), "--task", "problem_nli", "--input", str(src),
+                            "--out", str(outs[decode]), "--batch-size", "2", "--dtype", "float32",
+                            "--decode", decode]) == 0
+    assert outs["static"].read_text() == outs["eager"].read_text()
+    assert len(outs["eager"].read_text().splitlines()) == 5
