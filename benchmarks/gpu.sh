@@ -12,8 +12,9 @@
 #   2. the scale-out tests (tests/scale) with the tiny-architecture end-to-end runs on CUDA in bf16.
 # Environment: PYTHON (default python3), PEAK_TFLOPS (dense bf16 peak per GPU, default 989: H100/H200
 # SXM datasheet), GPU_BENCH_TINY=1 (a tiny model on the CPU: a smoke test of this script),
-# GPU_BENCH_SECTIONS (default all: train,profile,compiled,checkpointed,generation,tests; e.g.
-# "train,compiled" for a short lease).
+# GPU_BENCH_SECTIONS (default all: train,profile,compiled,checkpointed,generation,serving,tests; e.g.
+# "train,compiled" for a short lease). `serving` runs benchmarks/serving.py on the same 8B shape, 32 rows
+# x 128 new tokens, compiled step (CUDA graphs), into gpu_serving.json next to OUT.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -228,6 +229,18 @@ with open(sys.argv[1], "w") as f:
 print(f"wrote {sys.argv[1]}")
 PYTHON
 bench=$?
+
+case ",${GPU_BENCH_SECTIONS:-all}," in *,all,*|*,serving,*)
+  if [ "${GPU_BENCH_TINY:-0}" = "1" ]; then
+    SERVING_ARGS=(--backbone tiny-random-llama --rows 4 --new-tokens 8 --repeats 1)
+  else
+    SERVING_ARGS=(--random-shape llama-3.1-8b --device cuda --dtype bfloat16 --rows 32 --new-tokens 128)
+  fi
+  "$PY" benchmarks/serving.py "${SERVING_ARGS[@]}" > "$(dirname "$OUT")/gpu_serving.json"
+  serving=$?
+  cat "$(dirname "$OUT")/gpu_serving.json"
+  bench=$(( bench != 0 || serving != 0 ));;
+esac
 
 if [ "${GPU_BENCH_TINY:-0}" = "1" ]; then exit $bench; fi
 case ",${GPU_BENCH_SECTIONS:-all}," in *,all,*|*,tests,*) ;; *) exit $bench;; esac

@@ -11,7 +11,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 # (script, its own arguments); the results are keyed by the script name plus those arguments
 BENCHMARKS = [("train_step.py", []), ("train_step.py", ["--compile"]), ("memory.py", []), ("scaling.py", []),
-              ("inference.py", []), ("deep.py", [])]
+              ("inference.py", []), ("deep.py", []), ("serving.py", [])]
 
 
 def main() -> None:

@@ -22,6 +22,10 @@ SCRIPTS = {
                      ["mixed_vs_single", "prefill", "serving_vs_bare", "resident_100_vs_1", "engine_vs_peft"]),
     "deep.py": (["--repeats", "1", "--warmup", "1", "--new-tokens", "2"],
                 ["train_step_over_pt", "train_step_over_lora", "serve_deep_over_input", "cache_miss_deep_over_input"]),
+    "serving.py": (["--repeats", "1", "--new-tokens", "4", "--prompt-length", "8", "--input-len", "8", "--rows", "2",
+                    "--summary-tokens", "8", "--copy-mb", "16"],
+                   ["eager", "fast", "speedup", "floor_tokens_per_s", "fraction_of_floor", "mixed",
+                    "continuous_over_static", "identical_tokens"]),
     "profile_step.py": (["--warmup", "1"], ["forward", "backward"]),
     "profile_prefill.py": (["--repeats", "1", "--warmup", "1"], ["128", "512"]),
     "profile_serving.py": (["--repeats", "1", "--warmup", "1"], ["served_over_bare", "largest_differences"]),
@@ -47,5 +51,5 @@ def test_make_bench_runs_every_measuring_script():
         from run_all import BENCHMARKS as listed
     finally:
         sys.path.remove(str(BENCHMARKS))
-    assert {s for s, _ in listed} == {"train_step.py", "memory.py", "scaling.py", "inference.py", "deep.py"}
+    assert {s for s, _ in listed} == {"train_step.py", "memory.py", "scaling.py", "inference.py", "deep.py", "serving.py"}
     assert all((BENCHMARKS / s).is_file() for s, _ in listed)

@@ -101,3 +101,15 @@ def remove_zero3_step_hook(engine) -> None:
                           f"(read from deepspeed >= {DEEPSPEED_FWD_PRE_HOOK}); install deepspeed>={DEEPSPEED_FWD_PRE_HOOK} "
                           "or update clinical_mpt/hf_compat.remove_zero3_step_hook")
     hook.remove()
+
+
+def new_static_cache(num_layers: int, max_len: int):
+    """A Cache of `num_layers` full-length StaticLayers (transformers >= 5: preallocated (B, kv_heads,
+    max_len, head_dim) keys and values written in place at their shared `cumulative_length`). Full length
+    on sliding-window layers too, as `new_cache`: the model's masks apply the window."""
+    try:
+        from transformers.cache_utils import Cache, StaticLayer
+    except ImportError as e:  # transformers 4.x: StaticCache without per-layer classes
+        raise CompatError("the static-cache decoder needs transformers >= 5 (cache_utils.StaticLayer); "
+                          "install transformers>=5 or serve with --decode eager") from e
+    return Cache(layers=[StaticLayer(max_cache_len=max_len) for _ in range(num_layers)])

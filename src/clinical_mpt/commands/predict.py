@@ -32,6 +32,9 @@ def configure(parser) -> None:
     parser.add_argument("--classification", choices=("rank", "generate"), default="rank", help="nli / mcqa: rank the labels / options by log-likelihood, as evaluation scores them (default), or generate the answer")
     parser.add_argument("--no-prompt-cache", action="store_true",
                         help="re-encode the prompt with every batch instead of reusing its K/V states")
+    parser.add_argument("--decode", default="eager", choices=["eager", "static", "compiled"],
+                        help="eager batches (default), or a static KV cache with continuous batching, its "
+                             "step eager (static) or torch.compile'd (compiled); the same predictions")
 
 
 def read_inputs(args, type_: str) -> list[dict]:
@@ -68,7 +71,7 @@ def main(args) -> int:
         check_input(type_, row, f"{args.input or 'TEXT'}:{i}")
     config = EngineConfig(max_batch_size=args.batch_size, max_input_tokens=args.max_input_tokens,
                           max_new_tokens=args.max_new_tokens, prompt_cache=not args.no_prompt_cache,
-                          classification=args.classification)
+                          classification=args.classification, decode=args.decode)
     engine = Engine.from_library(library, backbone_name=args.backbone, dtype=args.dtype, config=config,
                                  tasks=[args.task])
     results = engine.predict([Request(args.task, row, row["id"]) for row in rows], progress=True)

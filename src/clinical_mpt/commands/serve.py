@@ -32,6 +32,10 @@ def configure(parser) -> None:
     parser.add_argument("--max-items", type=int, default=64, help="items per request, more get 413")
     parser.add_argument("--max-input-tokens", type=int, default=320, help="inputs are truncated to this")
     parser.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default: the task type's)")
+    parser.add_argument("--decode", default="eager", choices=["eager", "static", "compiled"],
+                        help="eager: the reference decoder, batch by batch (default); static: a static KV cache "
+                             "with continuous batching; compiled: the same with a torch.compile'd decode step "
+                             "(see docs/performance.md)")
     parser.add_argument("--cache-size", type=int, default=64, help="prompt K/V states kept in memory (tasks, LRU)")
     parser.add_argument("--classification", choices=("rank", "generate"), default="rank", help="nli / mcqa: rank the labels / options by log-likelihood, as evaluation scores them (default), or generate the answer")
     parser.add_argument("--reload-interval", type=float, default=2.0, metavar="S",
@@ -60,7 +64,7 @@ def main(args) -> int:
                                  config=EngineConfig(max_batch_size=args.max_batch_size,
                                                      max_input_tokens=args.max_input_tokens,
                                                      max_new_tokens=args.max_new_tokens,
-                                                     cache_capacity=args.cache_size,
+                                                     cache_capacity=args.cache_size, decode=args.decode,
                                                      classification=args.classification))
     cfg = ServerConfig(host=args.host, port=args.port, api_key=api_key, max_batch_size=args.max_batch_size,
                        max_wait_ms=args.max_wait_ms, timeout_s=args.timeout_s,

@@ -8,6 +8,11 @@ resolves the futures. A cancelled future (its HTTP request timed out) is skipped
 `call(fn)` runs fn on the same thread between two batches (a library reload swaps the engine's
 tasks this way): requests queued before it run as one batch first, with the prompts they were
 accepted with; a request whose task is gone by the time its batch runs fails alone (UnknownTaskError).
+
+Continuous batching (an engine with a slot decoder, `EngineConfig.decode` static or compiled): the worker
+takes the oldest waiting request and runs `Engine.run_continuous`, which pulls the next waiting requests
+into free slots at every decode step and resolves each future as its row finishes; a `call` or stop
+waits for the rows in flight, then runs (no request queued after it joins them).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class DynamicBatcher:
         self.thread: threading.Thread | None = None
         self.batches = self.rows = 0
         self.on_batch: Callable[[int], None] | None = None  # called with each batch's row count (metrics)
+        self._in_flight: list[Future] = []  # continuous batching: futures of the rows being decoded
 
     def start(self) -> None:
         if self.thread is None:
@@ -93,7 +99,7 @@ class DynamicBatcher:
 
     def _loop(self) -> None:
         while True:
-            items, control = self._collect()
+            items, control = self._continuous() if self.engine.decoder is not None else self._collect()
             self._run(items)
             if control is _STOP:
                 return
@@ -102,6 +108,70 @@ class DynamicBatcher:
                     control.future.set_result(control.fn())
                 except Exception as e:  # the caller gets the error; the worker keeps running
                     control.future.set_exception(e)
+
+    def _continuous(self) -> tuple[list, object]:
+        """Block for one item; if a request, decode it and every request that arrives meanwhile, each in
+        the next free slot -> ([], the control item that ended the run: _STOP, a _Call, or None)."""
+        first = self.queue.get()
+        if not isinstance(first, tuple):
+            return [], first
+        control, pending = None, [first]
+
+        def pull(k: int) -> list:
+            nonlocal control
+            rows = []
+            while len(rows) < k and control is None:
+                if pending:
+                    item = pending.pop()
+                else:
+                    try:
+                        item = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if not isinstance(item, tuple):
+                    control = item  # no more rows: the run ends with the rows in flight
+                    break
+                row = self._row(*item)
+                if row is not None:
+                    rows.append(row)
+            if rows:
+                self.batches += 1
+                self.rows += len(rows)
+                if self.on_batch is not None:
+                    self.on_batch(len(rows))
+            return rows
+
+        def done(future: Future, result: dict) -> None:
+            future.set_result(result)
+
+        try:
+            self.engine.run_continuous(pull, done)
+        except Exception as e:  # fail the rows in flight; the worker keeps running
+            log.error("continuous decoding failed: %s", type(e).__name__)
+            for f in self._in_flight:
+                if not f.done():
+                    f.set_exception(e)
+        self._in_flight.clear()
+        return [], control
+
+    def _row(self, request: Request, future: Future):
+        """The engine's row for a waiting request, or None (cancelled, or failed here: its task is gone,
+        its input invalid)."""
+        if not future.set_running_or_notify_cancel():
+            return None
+        if request.task not in self.engine.tasks:
+            future.set_exception(UnknownTaskError(f"unknown task {request.task!r}: it was removed from the library"))
+            return None
+        try:
+            if self.engine.ranks(request.task):  # NLI / MCQA under classification rank: one ranking pass, no slot
+                future.set_result(self.engine.predict([request])[0])
+                return None
+            row = self.engine.request_row(request, future)
+        except Exception as e:
+            future.set_exception(e)
+            return None
+        self._in_flight = [f for f in self._in_flight if not f.done()] + [future]
+        return row
 
     def _run(self, items: list) -> None:
         live = [(r, f) for r, f in items if f.set_running_or_notify_cancel()]

@@ -20,6 +20,11 @@ Sliding-window models (gpt-oss): in the cached layout [prompt K/V | pads | text]
 row sit between its prompt and its text and count towards the window, so a batch of unequal input
 lengths whose prompt + input exceed the window takes the uncached layout [pads | prompt | text]
 (exact) instead; other batches keep the cache.
+
+Decoding (`EngineConfig.decode`): "eager" runs each batch through `decoding.greedy_generate` (the
+reference). "static" and "compiled" run the requests through `slot_decoding.SlotDecoder`: a static KV
+cache of `max_batch_size` slots with continuous batching (a finished row's slot takes the next request
+at once, tasks mixed freely), its one-token step eager or `torch.compile`d. The same tokens as "eager".
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from clinical_mpt.prompts.deep_prompt import kv_geometry
 from clinical_mpt.ranking import can_rank, rank_examples
 from clinical_mpt.serve.inputs import check_input, input_fields
 from clinical_mpt.serve.prompt_cache import PromptCache, task_states
+from clinical_mpt.slot_decoding import Row, SlotDecoder, bucket, rows_of
 from clinical_mpt.tasks import get_task_type
 
 
@@ -71,6 +77,9 @@ def prompt_problem(task: TaskPrompt, hidden_size: int, geometry: tuple[int, int,
     return None
 
 
+DECODE_MODES = ("eager", "static", "compiled")
+
+
 @dataclass
 class EngineConfig:
     max_batch_size: int = 16          # rows per forward pass
@@ -78,11 +87,14 @@ class EngineConfig:
     max_new_tokens: int | None = None  # cap on every task type's own generation budget (None = no cap)
     cache_capacity: int = 64          # prompt K/V states kept resident at most (LRU)
     prompt_cache: bool = True         # reuse prompt K/V states (False: re-encode the prompt every batch)
+    decode: str = "eager"             # eager | static | compiled (static KV cache + continuous batching)
     classification: str = "generate"  # nli / mcqa: generate the answer, or "rank" the labels / options as
     #                                   evaluation scores them with eval.classification: rank (`serve` and
     #                                   `predict` default to rank, like evaluation)
 
     def __post_init__(self):
+        if self.decode not in DECODE_MODES:
+            raise ClinicalMPTError(f"engine: decode={self.decode!r}; use one of {', '.join(DECODE_MODES)}")
         if self.max_batch_size < 1 or self.max_input_tokens < 8 or self.cache_capacity < 1:
             raise ClinicalMPTError("engine: max_batch_size and cache_capacity must be >= 1, max_input_tokens >= 8")
         if self.classification not in ("rank", "generate"):
@@ -145,6 +157,9 @@ class Engine:
         self.cache = PromptCache(backbone.model, {}, self.config.cache_capacity)
         self.window = sliding_window(backbone.model)  # None: no sliding-window layers
         self.generated_tokens = 0                     # tokens decoded so far, all requests (for /metrics)
+        tok = backbone.tokenizer
+        self.decoder = None if self.config.decode == "eager" else SlotDecoder(
+            backbone.model, tok.eos_token_id, tok.pad_token_id, self.config.decode == "compiled", self.window)
         self.update_tasks(tasks)
 
     @classmethod
@@ -235,16 +250,27 @@ class Engine:
             return DecodeBatch(inputs, budgets, prefixes=[self.prefix_states(t) for t in tasks], stops=stops)
         return DecodeBatch(inputs, budgets, prompts=[self.tasks[t].prompt for t in tasks], stops=stops)
 
+    def layout_groups(self, tasks: list[str], inputs: list[list[int]]) -> list[tuple[list[int], DecodeBatch]]:
+        """The rows of one batch split by layout: [(row indices, their DecodeBatch)]."""
+        layouts = self.layouts(tasks, inputs)
+        groups = []
+        for layout in sorted(set(layouts)):
+            rows = [i for i, lay in enumerate(layouts) if lay == layout]
+            groups.append((rows, self.decode_batch([tasks[i] for i in rows], [inputs[i] for i in rows], layout)))
+        return groups
+
     def generate(self, tasks: list[str], inputs: list[list[int]]) -> list[list[int]]:
         """One batch: row i is task tasks[i] on input ids inputs[i] (equal prompt lengths). Rows of
         different layouts (`layouts`: e.g. deep and input-level rows of an uncached batch) decode as
-        separate batches."""
-        tok, layouts = self.backbone.tokenizer, self.layouts(tasks, inputs)
+        separate batches; with a slot decoder (decode = static | compiled), through its static cache."""
+        tok = self.backbone.tokenizer
         out: list[list[int]] = [[] for _ in tasks]
-        for layout in sorted(set(layouts)):
-            rows = [i for i, l in enumerate(layouts) if l == layout]
-            batch = self.decode_batch([tasks[i] for i in rows], [inputs[i] for i in rows], layout)
-            for i, gen in zip(rows, greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)):
+        for rows, batch in self.layout_groups(tasks, inputs):
+            if self.decoder is not None:
+                gens = self.decoder.decode(rows_of(batch), self.config.max_batch_size, refill=False)
+            else:
+                gens = greedy_generate(self.backbone.model, batch, tok.eos_token_id, tok.pad_token_id)
+            for i, gen in zip(rows, gens):
                 out[i] = gen
         return out
 
@@ -253,6 +279,40 @@ class Engine:
         (cached, every row is a prefix, so deep and input-level tasks mix)."""
         t = self.tasks[task]
         return t.length, t.deep and not self.config.prompt_cache
+
+    # -- continuous batching (decode = static | compiled) ------------------------------------------------
+    def request_row(self, request: Request, key=None, where: str = "input") -> Row:
+        """A validated, encoded request as one slot-decoder row, keyed (key, task, example)."""
+        example = dict(self.check(request, where), id=request.id if request.id is not None else "0")
+        ids = encode_input(self.backbone.tokenizer, self._data[request.task], example, self.config.max_input_tokens)
+        (_, batch), = self.layout_groups([request.task], [ids])
+        row = rows_of(batch)[0]
+        row.key = (key, request.task, example)
+        return row
+
+    def columns(self) -> int:
+        """Cache columns of the serving slots: the longest prompt + input + answer (longer rows go eager)."""
+        longest = max([t.length for t in self.tasks.values()] or [0])
+        budget = max([self.budget(t) for t in self.tasks] or [1])
+        return bucket(longest + self.config.max_input_tokens + budget, self.decoder.column_step)
+
+    def run_continuous(self, pull, done) -> None:
+        """Decode requests as they come: `pull(k)` -> up to k `request_row`s (never blocking); `done(key,
+        result dict)` as each row finishes. Returns once `pull` has none left and every row is done."""
+        def finished(row: Row, tokens: list[int]) -> None:
+            key, task, example = row.key
+            self.generated_tokens += len(tokens)
+            done(key, self.result(task, example, self.backbone.tokenizer.decode(tokens, skip_special_tokens=True)))
+
+        slots = bucket(self.config.max_batch_size, self.config.max_batch_size)
+        self.decoder.run(pull, finished, slots, self.columns(), refill=True)
+
+    def result(self, name: str, example: dict, text: str) -> dict:
+        """A request's structured prediction from its generated text."""
+        task = self.tasks[name]
+        pred = get_task_type(task.type).parse(text, example)
+        return {"id": example["id"], "task": name, "type": task.type,
+                **{k: v for k, v in pred.items() if k != "id"}, "generation": text}
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
         """Row indices cut into batches: sorted by (batch key, input length), one batch key each."""
@@ -276,33 +336,41 @@ class Engine:
         ranked = self.rank(names, ids, examples)                       # {request index: prediction}
         gen = [i for i in range(len(requests)) if i not in ranked]
         texts: dict[int, str] = {}
-        for rows in tqdm(self.batches([names[i] for i in gen], [len(ids[i]) for i in gen]), desc="predict",
-                         unit="batch", disable=not progress, leave=False):
-            rows = [gen[j] for j in rows]
-            for i, out in zip(rows, self.generate([names[i] for i in rows], [ids[i] for i in rows])):
+        batches = [[gen[j] for j in rows] for rows in self.batches([names[i] for i in gen], [len(ids[i]) for i in gen])]
+        if self.decoder is not None:  # continuous batching over all the requests, in the batches' order
+            order, rows_in = [], []
+            for rows in batches:
+                for group, batch in self.layout_groups([names[i] for i in rows], [ids[i] for i in rows]):
+                    order += [rows[j] for j in group]
+                    rows_in += rows_of(batch)
+            batches, generated = [order], [self.decoder.decode(rows_in, self.config.max_batch_size, refill=True)]
+        else:
+            generated = (self.generate([names[i] for i in rows], [ids[i] for i in rows]) for rows in
+                         tqdm(batches, desc="predict", unit="batch", disable=not progress, leave=False))
+        for rows, gens in zip(batches, generated):
+            for i, out in zip(rows, gens):
                 texts[i] = tok.decode(out, skip_special_tokens=True)
                 self.generated_tokens += len(out)
-        results = []
-        for i, (name, ex) in enumerate(zip(names, examples)):
-            task = self.tasks[name]
-            pred = ranked[i] if i in ranked else {**get_task_type(task.type).parse(texts[i], ex), "generation": texts[i]}
-            results.append({"id": ex["id"], "task": name, "type": task.type, **{k: v for k, v in pred.items() if k != "id"}})
-        return results
+        return [ranked[i] if i in ranked else self.result(name, ex, texts[i])
+                for i, (name, ex) in enumerate(zip(names, examples))]
+
+    def ranks(self, task: str) -> bool:
+        """Whether requests of `task` are answered by ranking (classification: rank, an NLI / MCQA task)."""
+        return self.config.classification == "rank" and can_rank(self.tasks[task].type)
 
     def rank(self, names: list[str], ids: list[list[int]], examples: list[dict]) -> dict[int, dict]:
         """NLI / MCQA requests answered by ranking their labels / options (classification: rank), per task:
         {request index: prediction with `generation` = the chosen continuation and `option_logprobs`}."""
-        if self.config.classification != "rank":
-            return {}
         out: dict[int, dict] = {}
         for name in sorted(set(names)):
             task = self.tasks[name]
-            if not can_rank(task.type):
+            if not self.ranks(name):
                 continue
             idx = [i for i, n in enumerate(names) if n == name]
             prompt, prefix = (None, task.prompt) if task.deep else (task.prompt, None)
             preds = rank_examples(self.backbone.model, self.backbone.tokenizer, get_task_type(task.type), prompt,
                                   [ids[i] for i in idx], [examples[i] for i in idx], self.config.max_batch_size,
                                   prefix)
-            out.update(zip(idx, preds))
+            out.update({i: {"id": examples[i]["id"], "task": name, "type": task.type,
+                            **{k: v for k, v in p.items() if k != "id"}} for i, p in zip(idx, preds)})
         return out
