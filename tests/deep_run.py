@@ -2,7 +2,7 @@
 
     RUN/config.yaml                              the resolved config (first line: the command)
     RUN/targets/prefix/full/<task>/              `prefix` trained 2 steps on tiny-random-llama
-    RUN/distill/                                 a deep meta-prompt (layers, L, D) made from the text init
+    RUN/distill-deep/                            a deep meta-prompt (layers, L, D) made from the text init
     RUN/targets/deep-mpt/full/<task>/            `deep-mpt` u, v trained 2 steps from it
     RUN/targets/deep-mpt-full-prompt/full/<task>/  `deep-mpt-full-prompt`: u, v and its own P*
     RUN/eval/prefix/full/dose_qa/metrics.json    one recorded score (to check metrics travel)
@@ -51,7 +51,7 @@ def build_deep_run(suite: Path, run: Path, backbone) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     sources = ["med_ner", "problem_nli"]
     meta = deep_meta(backbone, cfg, sources)
-    save_artifact(run / "distill", meta, {"kind": "meta", "tasks": sources, "depth": "deep"}, backbone.fingerprint)
+    save_artifact(run / "distill-deep", meta, {"kind": "meta", "tasks": sources, "depth": "deep"}, backbone.fingerprint)
     ctx = method_context(cfg, backbone, run, need_meta=True)
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "target", cfg.data.target_tasks)
     for method in ("prefix", "deep-mpt", "deep-mpt-full-prompt"):

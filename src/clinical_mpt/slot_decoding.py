@@ -301,6 +301,8 @@ class SlotDecoder:
     # -- one batch -------------------------------------------------------------------------------------
     def decode(self, rows: Sequence[Row], max_slots: int = 16, refill: bool = True) -> list[list[int]]:
         """Every row's tokens, in order (what `greedy_generate` gives each)."""
+        if not rows:
+            return []
         queue = [replace(r, key=i) for i, r in enumerate(rows)]   # keys: the rows' places in `out`
         out: list[list[int]] = [[] for _ in queue]
         slots = bucket(min(max_slots, len(queue)), max_slots)

@@ -54,7 +54,7 @@ def test_a_deep_mpt_entry_is_the_composed_prefix(deep_run, library_cli, tmp_path
     assert library_cli(["add", str(lib), "--from-run", str(deep_run), "--method", "deep-mpt", "--tasks", "drug_mcqa"]) == 0
     entry = Library.open(lib).load("drug_mcqa")
     factors, cfg = load_artifact(deep_run / "targets" / "deep-mpt" / "full" / "drug_mcqa")
-    meta, _ = load_artifact(deep_run / "distill")
+    meta, _ = load_artifact(deep_run / "distill-deep")
     by_hand = from_rows(meta["shared"] * (factors["u"][0] @ factors["v"][0]), kv_heads=2)   # P*_l o (u_l v_l^T)
     assert torch.allclose(entry.prompt, by_hand, atol=1e-6)
     layers, length, dim = meta["shared"].shape
@@ -69,7 +69,7 @@ def test_a_deep_mpt_full_prompt_entry_composes_with_its_own_trained_p_star(deep_
                         "--tasks", "dose_qa"]) == 0
     entry = Library.open(lib).load("dose_qa")
     trained, _ = load_artifact(deep_run / "targets" / "deep-mpt-full-prompt" / "full" / "dose_qa")
-    meta, _ = load_artifact(deep_run / "distill")
+    meta, _ = load_artifact(deep_run / "distill-deep")
     assert not torch.equal(trained["shared"], meta["shared"])                          # it did train P*
     by_hand = from_rows(trained["shared"] * (trained["u"][0] @ trained["v"][0]), kv_heads=2)
     assert torch.allclose(entry.prompt, by_hand, atol=1e-6)

@@ -34,7 +34,7 @@ from clinical_mpt.artifacts import load_artifact
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
 from clinical_mpt.methods.table import adapt_rows
 from clinical_mpt.prompts import DeepMPTPrompt, MPTPrompt
-from clinical_mpt.protocol import META_SUFFIX, parse_variant
+from clinical_mpt.protocol import META_SUFFIX, distill_dir, parse_variant
 
 # The library entry kind (entry.METHODS) of each deep method of the table: both deep MPT rows give a
 # composed deep-mpt prefix, as both MPT rows give a composed mpt prompt.
@@ -161,13 +161,16 @@ def deep_kv_heads(cfg: dict, run_cfg: dict, folder: Path) -> int:
 
 
 def deep_meta_prompt(run: Path) -> torch.Tensor:
-    """The run's deep P* (layers, L, D) from RUN/distill; LibraryError when the run distilled none."""
-    meta, _ = load_artifact(run / "distill")
+    """The run's deep P* (layers, L, D) from RUN/distill-deep; LibraryError when the run distilled none."""
+    folder = distill_dir(run, "deep")
+    if not (folder / "config.json").is_file():
+        raise LibraryError(f"{folder}: deep-mpt entries need the run's deep meta-prompt; run "
+                           "`clinical-mpt distill CONFIG --depth deep` (or `clinical-mpt run CONFIG` with deep-mpt)")
+    meta, _ = load_artifact(folder)
     shared = meta.get("shared")
     if shared is None or shared.dim() != 3:
         got = "nothing" if shared is None else f"shape {tuple(shared.shape)}"
-        raise LibraryError(f"{run}/distill: deep-mpt entries need the run's deep meta-prompt (layers, L, D), "
-                           f"found {got}; distil with `prompt.depth: deep`")
+        raise LibraryError(f"{folder}: deep-mpt entries need a deep meta-prompt (layers, L, D), found {got}")
     return shared
 
 
