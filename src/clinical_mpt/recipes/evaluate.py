@@ -141,6 +141,19 @@ def print_table(results: dict) -> None:
         print(f"{name:<17}{100 * m['trainable_fraction']:>11.4f}% {cells}{avg}")
         for k, shot in sorted(m["shots"].items(), key=lambda kv: int(kv[0])):
             print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f} +- {shot['std']:.3f}")
+    print_paired(results.get("paired") or [])
+
+
+def print_paired(paired: list[dict]) -> None:
+    """results.json's paired deltas (recipes/measure.py): average(a) - average(b) with its 95 % interval."""
+    if not paired:
+        return
+    print("\npaired difference of averages (same tasks, examples and seeds), 95 % bootstrap interval")
+    for p in paired:
+        lo, hi = p["ci95"]
+        verdict = f"{p['a']} higher" if lo > 0 else f"{p['b']} higher" if hi < 0 else "the interval includes 0"
+        print(f"  {p['a'] + ' - ' + p['b']:<24}{p['setting']:<6} {p['delta']:+.3f}  [{lo:+.3f}, {hi:+.3f}]  "
+              f"{p['tasks']} tasks x {p['seeds']} seeds: {verdict}")
 
 
 def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None,

@@ -67,12 +67,33 @@ def target_dev(cfg, tokenizer, spec: dict):
 
 
 def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: bool = False) -> MethodContext:
-    """What the methods share; with the run's distilled meta-prompt (OUT/distill) when `need_meta`."""
+    """What the methods share; with the meta-prompt when `need_meta`: the run's own (OUT/distill) or the
+    artifact `adapt.meta_prompt` names (meta_source.py)."""
     ctx = MethodContext(backbone, cfg, out, resume=resume)
     if need_meta:
-        ctx.meta, meta_cfg = load_artifact(Path(out) / "distill", backbone.fingerprint)
+        ctx.meta, meta_cfg = load_meta_prompt(cfg, backbone, out)
         ctx.meta_tasks = meta_cfg["tasks"]
     return ctx
+
+
+def load_meta_prompt(cfg, backbone, out: Path) -> tuple[dict, dict]:
+    """-> ({"shared", "u", "v"} tensors, config.json) of the run's P*, checksum- and backbone-checked."""
+    from clinical_mpt import meta_source
+    from clinical_mpt.errors import ArtifactError
+
+    folder = meta_source.meta_prompt_dir(cfg, out)
+    if not meta_source.given(cfg):
+        return load_artifact(folder, backbone.fingerprint)
+    meta_source.check_compatible(cfg, meta_source.read_meta_config(folder), folder)
+    try:
+        tensors, meta_cfg = load_artifact(folder, backbone.fingerprint)
+    except ArtifactError as e:
+        raise ConfigError(f"adapt.meta_prompt: {e}; use a meta-prompt distilled on backbone {cfg.backbone.name!r} "
+                          "or the backbone it was distilled on") from None
+    if set(tensors) != meta_source.META_KEYS:
+        raise ConfigError(f"adapt.meta_prompt: {folder}/{meta_source.TENSORS} holds {sorted(tensors)}, not a "
+                          f"meta-prompt's {sorted(meta_source.META_KEYS)}; {meta_source.FIX}")
+    return tensors, meta_cfg
 
 
 def check_unsharded(method: str, model) -> None:

@@ -120,7 +120,10 @@ def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "n
     mem = memory(cfg, shape, len(sources), len(targets), processes, sharding)
     mem["teacher_cache"] *= n_train
     evals = [(m, s.name) for m, s in runs(cfg)]
-    return {"command": command, "stages": STAGES.get(command, STAGES["run"]), "processes": processes,
+    stages = STAGES.get(command, STAGES["run"])
+    if command == "run" and cfg.adapt.meta_prompt:  # P* given (adapt.meta_prompt): teach, distill skipped
+        stages = [s for s in stages if s not in ("teach", "distill")]
+    return {"command": command, "stages": stages, "processes": processes,
             "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,
             "tasks_origin": origin, "train_examples_per_task": n_train,
@@ -158,6 +161,8 @@ def format_plan(plan: dict, cfg) -> str:
                              f"{method} {', '.join(s for a, s in plan['evaluations'] if a == method)}"
                              for method in dict.fromkeys(a for a, _ in plan["evaluations"]))}
     lines += ["stages"] + [f"  {i}. {s:<9}{steps[s]}" for i, s in enumerate(plan["stages"], 1)]
+    if plan["command"] == "run" and cfg.adapt.meta_prompt:
+        lines += [f"           teach, distill skipped: P* from {cfg.adapt.meta_prompt} (adapt.meta_prompt)"]
     lines += [f"GPU memory per process (ROI formulas; batch {m['rows_per_process']} rows x "
               f"{m['tokens_per_process'] // max(1, m['rows_per_process'])} tokens incl. the prompt)",
               f"  training   {human_bytes(m['training_total'])} = weights {human_bytes(m['weights'])} + activations "

@@ -1,4 +1,5 @@
 """All stages of a config, in order: teach -> distill -> adapt -> evaluate -> results.json.
+With `adapt.meta_prompt` set (an existing distilled P*), teach and distill are skipped.
 
 A stage that already finished with the same config is skipped (its `stage.json` records a hash of
 the config sections it depends on); `--force` re-runs everything.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from clinical_mpt import meta_source
 from clinical_mpt.recipes import common
 
 
@@ -28,11 +30,17 @@ def main(args) -> int:
 
     started = time.time()
     cfg, out = common.setup(args)
+    if meta_source.given(cfg):
+        meta_source.read_meta_config(cfg.adapt.meta_prompt)  # a clear error before the backbone loads
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
     if NEEDS_META_PROMPT & set(cfg.methods):
-        run_teach(cfg, backbone, out, args.force, args.resume)
-        run_distill(cfg, backbone, out, args.force, args.resume)
+        if meta_source.given(cfg):  # P* was distilled elsewhere (e.g. the library's shipped meta-prompt)
+            print(f"teach, distill: skipped; starting from the meta-prompt in {cfg.adapt.meta_prompt} "
+                  "(adapt.meta_prompt)", flush=True)
+        else:
+            run_teach(cfg, backbone, out, args.force, args.resume)
+            run_distill(cfg, backbone, out, args.force, args.resume)
         run_adapt(cfg, backbone, out, args.force, args.resume)
     run_evaluate(cfg, backbone, out, args.force, started, args.resume)
     print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")
