@@ -158,3 +158,16 @@ def test_print_table_prints_the_paired_deltas(capsys):
     assert "-0.010  [-0.080, +0.060]" in out and "3 tasks x 2 seeds: the interval includes 0" in out
     print_table({"methods": {"mpt": method}})
     assert "paired" not in capsys.readouterr().out
+
+
+def test_library_add_reads_the_given_meta_prompt_of_a_run(two_runs):
+    import torch
+
+    from clinical_mpt.library.from_run import prompts_from_run, run_meta_dir
+
+    own, given, _ = two_runs
+    assert run_meta_dir(given) == own / "distill" and run_meta_dir(own) == own / "distill"
+    a = {e.name: e.prompt for e in prompts_from_run(own).entries}
+    b = {e.name: e.prompt for e in prompts_from_run(given).entries}
+    assert a.keys() == b.keys() == {"dose_qa", "drug_mcqa"}
+    assert all(torch.equal(a[t], b[t]) for t in a)
