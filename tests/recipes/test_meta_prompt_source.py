@@ -171,3 +171,22 @@ def test_library_add_reads_the_given_meta_prompt_of_a_run(two_runs):
     b = {e.name: e.prompt for e in prompts_from_run(given).entries}
     assert a.keys() == b.keys() == {"dose_qa", "drug_mcqa"}
     assert all(torch.equal(a[t], b[t]) for t in a)
+
+
+def test_the_demo_config_adapts_a_given_meta_prompt_and_prints_the_paired_delta(two_runs, mini_suite, tmp_path,
+                                                                                capsys):
+    """configs/demo.yaml (make demo's main job) as it is, on the tiny backbone and the mini suite."""
+    from clinical_mpt.cli import main
+
+    demo = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
+    argv = ["run", str(demo), "backbone.name=tiny-random-llama", "backbone.dtype=float32", f"data.suite={mini_suite}",
+            "data.target_tasks=[]", "prompt.length=8", f"adapt.meta_prompt={two_runs[0] / 'distill'}",
+            "adapt.train.steps=4", "adapt.train.eval_every=2", "baselines.pt.steps=4", "baselines.pt.eval_every=2",
+            "protocol.shot_steps=2", "--out", str(tmp_path / "demo")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "teach, distill: skipped" in out
+    results = _results(tmp_path / "demo")
+    assert {(p["a"], p["b"], p["setting"]) for p in results["paired"]} == {("mpt", "pt", "full"), ("mpt", "pt", "k16")}
+    assert [p["seeds"] for p in results["paired"] if p["setting"] == "k16"] == [2]
+    assert "paired difference of averages" in out and "mpt - pt" in out
