@@ -46,6 +46,7 @@ def _results(run: Path) -> dict:
 def test_a_given_meta_prompt_skips_teach_and_distill(two_runs):
     _, given, stdout = two_runs
     assert "teach, distill: skipped" in stdout
+    assert "distilled from 2 source tasks, L = 8, sha256:" in stdout
     assert not (given / "teachers").exists() and not (given / "distill").exists()
     assert sorted(p.name for p in (given / "adapt").iterdir()) == ["full", "k4-s0"]
 

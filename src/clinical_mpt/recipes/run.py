@@ -30,8 +30,10 @@ def main(args) -> int:
 
     started = time.time()
     cfg, out = common.setup(args)
-    if meta_source.given(cfg):
-        meta_source.read_meta_config(cfg.adapt.meta_prompt)  # a clear error before the backbone loads
+    if meta_source.given(cfg):  # a clear error before the backbone loads
+        meta = meta_source.read_meta_config(cfg.adapt.meta_prompt)
+        print(f"meta-prompt {cfg.adapt.meta_prompt}: distilled from {len(meta.get('tasks', []))} source tasks, "
+              f"L = {meta.get('prompt_length')}, {meta_source.identity(cfg.adapt.meta_prompt)[:19]}", flush=True)
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
     if NEEDS_META_PROMPT & set(cfg.methods):
