@@ -59,6 +59,9 @@ def test_adapting_from_a_given_meta_prompt_scores_what_distilling_it_scores(two_
                {t: v["score"] for t, v in b[method]["tasks"].items()}, method
         assert a[method]["shots"]["4"]["tasks"]["dose_qa"]["scores"] == b[method]["shots"]["4"]["tasks"]["dose_qa"]["scores"]
     assert _results(given)["paired"], "mpt - pt is paired when P* is given too"
+    shipped = _results(given)["meta_prompt"]
+    assert shipped["path"] == str(own / "distill") and shipped["tasks"] == ["med_ner", "problem_nli"]
+    assert shipped["identity"].startswith("sha256:") and "meta_prompt" not in _results(own)
 
 
 def test_the_adapted_prompts_are_those_of_the_run_that_distilled(two_runs, tiny_backbone):

@@ -118,8 +118,10 @@ def compute_seconds(out: Path, records: list[dict]) -> float:
 
 def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compute: float | None = None,
                   measured: dict | None = None) -> dict:
+    from clinical_mpt import meta_source
     from clinical_mpt.config import to_dict
     from clinical_mpt.data.jsonl import write_json
+    from clinical_mpt.methods.table import NEEDS_META_PROMPT
 
     results = {"name": cfg.name, "backbone": {"name": cfg.backbone.name, "dtype": str(backbone.dtype).split(".")[-1],
                                             **backbone.fingerprint.to_dict()},
@@ -127,6 +129,10 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compu
     if compute is not None:
         results["compute_seconds"] = compute
     results.update(measured or {})  # recipes/measure.add_measurements: paired, classification, bootstrap
+    if cfg.adapt.meta_prompt and any(m in NEEDS_META_PROMPT for m in methods):  # P* distilled elsewhere: which one
+        meta = meta_source.read_meta_config(cfg.adapt.meta_prompt)
+        results["meta_prompt"] = {"path": cfg.adapt.meta_prompt, "identity": meta_source.identity(cfg.adapt.meta_prompt),
+                                  "tasks": meta.get("tasks", []), "prompt_length": meta.get("prompt_length")}
     write_json(out / "results.json", results)
     return results
 
