@@ -158,7 +158,7 @@ def test_print_table_prints_the_paired_deltas(capsys):
               {"a": "mpt", "b": "pt", "setting": "k16", "delta": -0.01, "ci95": [-0.08, 0.06], "tasks": 3, "seeds": 2}]
     print_table({"methods": {"mpt": method, "pt": method}, "paired": paired})
     out = capsys.readouterr().out
-    assert "mpt - pt" in out and "+0.123  [+0.050, +0.200]" in out and "mpt higher" in out
+    assert "mpt - pt" in out and "+0.123  [+0.050, +0.200]  3 tasks x 1 seed: mpt higher" in out
     assert "-0.010  [-0.080, +0.060]" in out and "3 tasks x 2 seeds: the interval includes 0" in out
     print_table({"methods": {"mpt": method}})
     assert "paired" not in capsys.readouterr().out

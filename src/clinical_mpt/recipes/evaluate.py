@@ -159,7 +159,7 @@ def print_paired(paired: list[dict]) -> None:
         lo, hi = p["ci95"]
         verdict = f"{p['a']} higher" if lo > 0 else f"{p['b']} higher" if hi < 0 else "the interval includes 0"
         print(f"  {p['a'] + ' - ' + p['b']:<24}{p['setting']:<6} {p['delta']:+.3f}  [{lo:+.3f}, {hi:+.3f}]  "
-              f"{p['tasks']} tasks x {p['seeds']} seeds: {verdict}")
+              f"{p['tasks']} tasks x {p['seeds']} seed{'s' if p['seeds'] != 1 else ''}: {verdict}")
 
 
 def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None,
