@@ -1,4 +1,4 @@
-# clinical-mpt: `make demo` (install + run the quickstart on the embedded default backbone)
+# clinical-mpt: `make demo` (install + run the main job on the embedded default backbone)
 # and `make test` (install + run the test suite). Both are idempotent.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,8 +19,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job adapts the meta-prompt the library ships (configs/demo.yaml); until the library ships
+# one, it runs the three-stage pipeline in small (configs/quickstart.yaml). Either prints which.
+DEMO_META := libraries/default/meta-prompt
 demo: install
-	$(VENV)/bin/clinical-mpt run configs/quickstart.yaml
+	@if [ -f $(DEMO_META)/config.json ]; then \
+	  echo "make demo: adapting the shipped meta-prompt $(DEMO_META) (configs/demo.yaml)"; \
+	  $(VENV)/bin/clinical-mpt run configs/demo.yaml; \
+	else \
+	  echo "make demo: the library ships no meta-prompt yet ($(DEMO_META)); running the three stages (configs/quickstart.yaml)"; \
+	  $(VENV)/bin/clinical-mpt run configs/quickstart.yaml; \
+	fi
 
 # One torch thread per test process: the tests use tiny models, where thread start-up costs more than
 # it saves, and subprocess tests then do not fight each other for the two cores.
@@ -31,4 +40,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf runs/quickstart runs/tiny
+	rm -rf runs/quickstart runs/demo runs/tiny

@@ -137,6 +137,9 @@ class AdaptConfig:
     deep: TrainConfig = field(default_factory=lambda: TrainConfig(steps=150, lr=0.01))  # deep-mpt(-full-prompt)
     shots: int | None = _f(None, "k examples per target task for training (null = all; 0 = zero-shot, no training)")
     shot_seed: int = _f(0, "seed that picks the k-shot examples")
+    meta_prompt: str = _f("", "start from this distilled meta-prompt (a distill artifact folder, e.g. "
+                              "libraries/default/meta-prompt) instead of this run's teach + distill stages, "
+                              "which are then skipped (empty = distil in this run)")
 
 
 @dataclass

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from clinical_mpt import meta_source
 from clinical_mpt.config import RunConfig, to_dict
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.table import TABLE, TRAINABLE, adapt_rows, row
@@ -162,6 +163,10 @@ def keyed_dict(cfg: RunConfig) -> dict:
         train_cfg.pop("log_to", None)
     if d["backbone"].get("load_in") == "none":  # quantised weights change the numbers: keyed only when asked for
         d["backbone"].pop("load_in")
+    if d["adapt"].get("meta_prompt"):  # a given P* is keyed by its checksum, not by where it lies
+        d["adapt"]["meta_prompt"] = meta_source.identity(d["adapt"]["meta_prompt"])
+    else:
+        d["adapt"].pop("meta_prompt", None)  # unset: the keys of runs that distil stay as they were
     return d
 
 
@@ -182,9 +187,13 @@ def distill_key(cfg: RunConfig, depth: str = "input") -> str:
     return stage_key(cfg, SHARED + META_SECTIONS[depth])
 
 
-def _upstream(method: str) -> tuple[str, ...]:
+def _upstream(cfg: RunConfig, method: str) -> tuple[str, ...]:
+    """What a method's P* depends on: this run's teach + distill sections of its depth, or the identity
+    of the artifact `adapt.meta_prompt` names (input-level only)."""
     depth = row(method).meta_prompt
-    return META_SECTIONS[depth] if depth else ()
+    if not depth:
+        return ()
+    return ("adapt.meta_prompt",) if depth == "input" and meta_source.given(cfg) else META_SECTIONS[depth]
 
 
 def method_key(cfg: RunConfig, method: str) -> str:
@@ -192,7 +201,7 @@ def method_key(cfg: RunConfig, method: str) -> str:
     section from the table (a top-level one, e.g. adapt, joins the hash; a nested one, e.g. baselines.pt,
     is hashed on its own so that changing one baseline's learning rate does not redo the others)."""
     r = row(method)
-    base = SHARED + ("eval",) + _upstream(method)
+    base = SHARED + ("eval",) + _upstream(cfg, method)
     if r.section and "." not in r.section:
         return stage_key(cfg, base + (r.section,))
     own = section(keyed_dict(cfg), r.section) if r.section else {}  # a method without settings hashes {}
@@ -204,7 +213,7 @@ def artifact_key(cfg: RunConfig, method: str, setting: Setting, seed: int) -> st
     Methods that share artifacts (mpt, mpt-vectors) get the same key."""
     r = row(method)
     own = stage_key(cfg, (r.section,) if r.section else ())
-    return stage_key(cfg, SHARED + _upstream(method)) + f"-{setting.shots}-{seed}-{r.trains_meta_prompt}-{own}"
+    return stage_key(cfg, SHARED + _upstream(cfg, method)) + f"-{setting.shots}-{seed}-{r.trains_meta_prompt}-{own}"
 
 
 # ---- config rewrites ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
     clinical-mpt library show DIR TASK
     clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt|prefix|deep-mpt|...] [--tasks a,b] [--teachers]
                              [--min-score X]
+    clinical-mpt library add-meta DIR --from-run RUN [--replace]
     clinical-mpt library remove DIR TASK
     clinical-mpt library verify DIR [--backbone NAME]
     clinical-mpt library export DIR TASK --peft OUT
@@ -40,6 +41,10 @@ def configure(parser) -> None:
     p.add_argument("--min-score", type=float, metavar="X",
                    help="refuse an entry whose primary score is below X, at or below its task's majority "
                         "baseline, or not recorded (the others are still added; exit status 1)")
+    p = sub.add_parser("add-meta", help="ship a run's distilled meta-prompt in DIR/meta-prompt (for adapt.meta_prompt)")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--from-run", required=True, metavar="RUN", help="the --out folder of `clinical-mpt run`")
+    p.add_argument("--replace", action="store_true", help="overwrite the meta-prompt DIR already ships")
     p = sub.add_parser("remove", help="remove a task's entry")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("task", metavar="TASK")
@@ -139,11 +144,14 @@ def do_verify(args) -> int:
 
         backbone = load_backbone(args.backbone, args.dtype)
         fingerprint, geometry = backbone.fingerprint, model_geometry(backbone.model)
-    problems = lib.verify(fingerprint, geometry)
+    from clinical_mpt.library.meta import meta_problems
+
+    problems = lib.verify(fingerprint, geometry) + meta_problems(lib, fingerprint)  # entries, then the shipped P*
     for p in problems:
         print(f"FAIL {p}")
     checked = "files, versions" + (f" and backbone {args.backbone!r}" if fingerprint else "")
-    print(f"{lib.root}: {len(lib.names())} entries, {len(problems)} problems ({checked} checked)")
+    shipped = " + the meta-prompt" if "meta_prompt" in lib.manifest else ""
+    print(f"{lib.root}: {len(lib.names())} entries{shipped}, {len(problems)} problems ({checked} checked)")
     return 1 if problems else 0
 
 
@@ -183,6 +191,13 @@ def main(args) -> int:
         return 0
     if args.action == "add":
         return do_add(args)
+    if args.action == "add-meta":
+        from clinical_mpt.library.meta import META_DIR, add_meta_prompt
+
+        lib = add_meta_prompt(args.dir, args.from_run, args.replace)
+        print(f"added the meta-prompt of {args.from_run} as {lib.root / META_DIR} "
+              f"(adapt from it with adapt.meta_prompt: {lib.root / META_DIR})")
+        return 0
     if args.action == "remove":
         Library.open(args.dir).remove(args.task)
         print(f"removed {args.task}")

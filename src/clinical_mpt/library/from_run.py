@@ -63,6 +63,13 @@ def read_run_config(run: Path) -> tuple[dict, str | None]:
     return cfg, command
 
 
+def run_meta_dir(run: Path) -> Path:
+    """The meta-prompt a run adapted from: the artifact its `adapt.meta_prompt` names, else RUN/distill."""
+    cfg, _ = read_run_config(Path(run))
+    given = (cfg.get("adapt") or {}).get("meta_prompt")
+    return Path(given) if given else Path(run) / "distill"
+
+
 def eval_split(run: Path, cfg: dict) -> str:
     results = run / "results.json"
     if results.is_file():
@@ -105,7 +112,7 @@ def _entry(art_cfg: dict, prompt: torch.Tensor, method: str, parameters: int, me
 
 
 def mpt_entries(run: Path, variant: str, tasks, split: str, command) -> list[Entry]:
-    meta, _ = load_artifact(run / "distill")
+    meta, _ = load_artifact(run_meta_dir(run))  # RUN/distill, or the P* its adapt.meta_prompt named
     entries = []
     _, meta_prompt = parse_variant(variant)
     setting = variant.removesuffix(META_SUFFIX)

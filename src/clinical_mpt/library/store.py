@@ -4,6 +4,7 @@
                                   "entries": {task: {"type", "method", "files": {file: sha256}}}, ...}
     DIR/<task>/config.json       see clinical_mpt.library.entry
     DIR/<task>/prompt.safetensors    {"prompt": (L, d)}, or a deep entry's {"prefix": (layers, 2, kv, L, hd)}
+    DIR/meta-prompt/             optional: the distilled P* its entries were adapted from (library/meta.py)
 
 The manifest is the source of truth: a folder it does not list is not an entry. Loading verifies,
 before returning anything, every file's SHA-256, the format versions and the backbone fingerprint;
@@ -34,6 +35,7 @@ from clinical_mpt.tasks.base import TASK_NAME
 MANIFEST = "manifest.json"
 CONFIG = "config.json"
 TENSORS = "prompt.safetensors"
+META_DIR, META_RECORD = "meta-prompt", "meta_prompt"  # the shipped P* and its manifest record (library/meta.py)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -203,14 +205,15 @@ class Library:
         return {name: self.load(name, fingerprint, geometry) for name in names}
 
     def verify(self, fingerprint=None, geometry: tuple[int, int, int] | None = None) -> list[str]:
-        """Every problem found (empty when the library is sound), including stray folders."""
+        """Every problem of the entries (empty when they are sound), including stray folders; the shipped
+        meta-prompt's own checks are library/meta.meta_problems (`library verify` runs both)."""
         problems = []
         for name in self.names():
             try:
                 self.load(name, fingerprint, geometry)
             except LibraryError as e:
                 problems.append(str(e))
-        listed = set(self.names())
+        listed = set(self.names()) | ({META_DIR} if META_RECORD in self.manifest else set())
         for child in sorted(self.root.iterdir()):
             if child.is_dir() and child.name not in listed:
                 problems.append(f"{child}: folder is not listed in the manifest (not an entry; remove it)")
@@ -222,6 +225,11 @@ class Library:
         atomic_write_text(self.root / MANIFEST, _dump(manifest))
         os.chmod(self.root / MANIFEST, 0o644)
         self.manifest = manifest
+
+    def set_record(self, key: str, value: dict) -> None:
+        """Write a manifest record beside the entries (e.g. the shipped meta-prompt, library/meta.py)."""
+        self.manifest[key] = value
+        self._write_manifest(self.manifest["entries"])
 
     def add(self, entry: Entry, replace: bool = False) -> None:
         """Add (or with `replace`, overwrite) an entry atomically: all of it lands, or none of it."""

@@ -121,8 +121,10 @@ def compute_seconds(out: Path, records: list[dict]) -> float:
 
 def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compute: float | None = None,
                   measured: dict | None = None) -> dict:
+    from clinical_mpt import meta_source
     from clinical_mpt.config import to_dict
     from clinical_mpt.data.jsonl import write_json
+    from clinical_mpt.methods.table import NEEDS_META_PROMPT
 
     results = {"name": cfg.name, "backbone": {"name": cfg.backbone.name, "dtype": str(backbone.dtype).split(".")[-1],
                                             **backbone.fingerprint.to_dict()},
@@ -130,6 +132,10 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compu
     if compute is not None:
         results["compute_seconds"] = compute
     results.update(measured or {})  # recipes/measure.add_measurements: paired, classification, bootstrap
+    if cfg.adapt.meta_prompt and any(m in NEEDS_META_PROMPT for m in methods):  # P* distilled elsewhere: which one
+        meta = meta_source.read_meta_config(cfg.adapt.meta_prompt)
+        results["meta_prompt"] = {"path": cfg.adapt.meta_prompt, "identity": meta_source.identity(cfg.adapt.meta_prompt),
+                                  "tasks": meta.get("tasks", []), "prompt_length": meta.get("prompt_length")}
     write_json(out / "results.json", results)
     return results
 
@@ -144,6 +150,19 @@ def print_table(results: dict) -> None:
         print(f"{name:<17}{100 * m['trainable_fraction']:>11.4f}% {cells}{avg}")
         for k, shot in sorted(m["shots"].items(), key=lambda kv: int(kv[0])):
             print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f} +- {shot['std']:.3f}")
+    print_paired(results.get("paired") or [])
+
+
+def print_paired(paired: list[dict]) -> None:
+    """results.json's paired deltas (recipes/measure.py): average(a) - average(b) with its 95 % interval."""
+    if not paired:
+        return
+    print("\npaired difference of averages (same tasks, examples and seeds), 95 % bootstrap interval")
+    for p in paired:
+        lo, hi = p["ci95"]
+        verdict = f"{p['a']} higher" if lo > 0 else f"{p['b']} higher" if hi < 0 else "the interval includes 0"
+        print(f"  {p['a'] + ' - ' + p['b']:<24}{p['setting']:<6} {p['delta']:+.3f}  [{lo:+.3f}, {hi:+.3f}]  "
+              f"{p['tasks']} tasks x {p['seeds']} seed{'s' if p['seeds'] != 1 else ''}: {verdict}")
 
 
 def run_evaluate(cfg, backbone, out: Path, force: bool = False, started: float | None = None,

@@ -17,7 +17,7 @@ import dataclasses
 import random
 from pathlib import Path
 
-from clinical_mpt import distributed, sharding
+from clinical_mpt import distributed, meta_source, sharding
 from clinical_mpt.artifacts import load_artifact, save_artifact
 from clinical_mpt.errors import ArtifactError, ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext
@@ -74,6 +74,10 @@ def method_context(cfg, backbone, out: Path, need_meta: bool = True, resume: boo
     ctx = MethodContext(backbone, cfg, out, resume=resume)
     if need_meta:
         for depth in meta_prompt_depths(cfg.methods) if depths is None else depths:
+            if depth == "input" and meta_source.given(cfg):  # adapt.meta_prompt: a P* distilled elsewhere
+                tensors, meta_cfg = load_meta_prompt(cfg, backbone, out)
+                ctx.meta_prompts[depth] = (tensors, meta_cfg["tasks"])
+                continue
             folder = distill_dir(out, depth)
             if not (folder / "config.json").is_file():
                 flag = "" if depth == "input" else f" --depth {depth}"
@@ -92,6 +96,23 @@ def with_meta_prompt(ctx: MethodContext, depth: str | None) -> MethodContext:
         return ctx
     meta, tasks = ctx.meta_prompts[depth]
     return dataclasses.replace(ctx, meta=meta, meta_tasks=list(tasks))
+
+
+def load_meta_prompt(cfg, backbone, out: Path) -> tuple[dict, dict]:
+    """-> ({"shared", "u", "v"} tensors, config.json) of the run's P*, checksum- and backbone-checked."""
+    folder = meta_source.meta_prompt_dir(cfg, out)
+    if not meta_source.given(cfg):
+        return load_artifact(folder, backbone.fingerprint)
+    meta_source.check_compatible(cfg, meta_source.read_meta_config(folder), folder)
+    try:
+        tensors, meta_cfg = load_artifact(folder, backbone.fingerprint)
+    except ArtifactError as e:
+        raise ConfigError(f"adapt.meta_prompt: {e}; use a meta-prompt distilled on backbone {cfg.backbone.name!r} "
+                          "or the backbone it was distilled on") from None
+    if set(tensors) != meta_source.META_KEYS:
+        raise ConfigError(f"adapt.meta_prompt: {folder}/{meta_source.TENSORS} holds {sorted(tensors)}, not a "
+                          f"meta-prompt's {sorted(meta_source.META_KEYS)}; {meta_source.FIX}")
+    return tensors, meta_cfg
 
 
 def check_unsharded(method: str, model) -> None:

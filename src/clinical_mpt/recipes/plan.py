@@ -136,8 +136,10 @@ def build_plan(cfg, command: str = "run", processes: int = 1, sharding: str = "n
     evals = [(m, s.name) for m, s in runs(cfg)]
     layers = shape.num_layers
     deep_d = layers * 2 * shape.num_kv_heads * shape.head_dim  # layers x D: every layer's keys and values
-    return {"command": command, "stages": plan_stages(cfg, command if command in STAGE_COMMANDS else "run", depth),
-            "processes": processes,
+    stages = plan_stages(cfg, command if command in STAGE_COMMANDS else "run", depth)
+    if command == "run" and cfg.adapt.meta_prompt:  # P* given (adapt.meta_prompt): the input teach, distill skipped
+        stages = [s for s in stages if s not in ("teach", "distill")]
+    return {"command": command, "stages": stages, "processes": processes,
             "sharding": sharding if processes > 1 else "none",
             "backbone": shape.to_dict(), "shape_origin": shape_origin, "sources": sources, "targets": targets,
             "tasks_origin": origin, "train_examples_per_task": n_train,
@@ -184,6 +186,8 @@ def format_plan(plan: dict, cfg) -> str:
                              for method in dict.fromkeys(a for a, _ in plan["evaluations"]))}
     width = max([9] + [len(s) + 1 for s in plan["stages"]])
     lines += ["stages"] + [f"  {i}. {s:<{width}}{steps[s]}" for i, s in enumerate(plan["stages"], 1)]
+    if plan["command"] == "run" and cfg.adapt.meta_prompt:
+        lines += [f"           teach, distill skipped: P* from {cfg.adapt.meta_prompt} (adapt.meta_prompt)"]
     lines += [f"GPU memory per process (ROI formulas; batch {m['rows_per_process']} rows x "
               f"{m['tokens_per_process'] // max(1, m['rows_per_process'])} tokens incl. the prompt)",
               f"  training   {human_bytes(m['training_total'])} = weights {human_bytes(m['weights'])} + activations "

@@ -1,4 +1,5 @@
 """All stages of a config, in order: teach -> distill -> adapt -> evaluate -> results.json.
+With `adapt.meta_prompt` set (an existing distilled P*), teach and distill are skipped.
 
 teach and distill run once per meta-prompt depth some configured method starts from (methods/table.py
 `meta_prompt`): input (OUT/teachers, OUT/distill) for the MPT rows, deep (OUT/teachers-deep,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from clinical_mpt import meta_source
 from clinical_mpt.recipes import common
 
 
@@ -32,9 +34,17 @@ def main(args) -> int:
 
     started = time.time()
     cfg, out = common.setup(args)
+    if meta_source.given(cfg):  # a clear error before the backbone loads
+        meta = meta_source.read_meta_config(cfg.adapt.meta_prompt)
+        print(f"meta-prompt {cfg.adapt.meta_prompt}: distilled from {len(meta.get('tasks', []))} source tasks, "
+              f"L = {meta.get('prompt_length')}, {meta_source.identity(cfg.adapt.meta_prompt)[:19]}", flush=True)
     common.seed_everything(cfg.seed)
     backbone = common.load_backbone_for(cfg)
     for depth in meta_prompt_depths(cfg.methods):
+        if depth == "input" and meta_source.given(cfg):  # P* was distilled elsewhere (e.g. the library's shipped one)
+            print(f"teach, distill: skipped; starting from the meta-prompt in {cfg.adapt.meta_prompt} "
+                  "(adapt.meta_prompt)", flush=True)
+            continue
         run_teach(cfg, backbone, out, args.force, args.resume, depth)
         run_distill(cfg, backbone, out, args.force, args.resume, depth)
     if any(row(m).artifacts == "adapt" for m in cfg.methods):  # the MPT rows' prompts live in OUT/adapt/
