@@ -40,9 +40,9 @@ ROWS = [
      "data.source_tasks: unknown task 'nope'"),
     ("suite.json broken", ["teach", TINY, "data.suite={TMP}/badsuite", "--out", "{TMP}/run"],
      "suite.json: tasks[0]: 'name' must be"),
-    ("adapt before distill", ["adapt", TINY, *ON_MINI], "not a prompt artifact"),
+    ("adapt before distill", ["adapt", TINY, *ON_MINI], "no distilled input meta-prompt"),
     ("sweep untrainable method", ["sweep", TINY, *ON_MINI, "--method", "zero-shot", "--lr", "0.1"], "trains nothing"),
-    ("sweep mpt before distill", ["sweep", TINY, *ON_MINI, "--method", "mpt", "--lr", "0.1"], "not a prompt artifact"),
+    ("sweep mpt before distill", ["sweep", TINY, *ON_MINI, "--method", "mpt", "--lr", "0.1"], "no distilled input meta-prompt"),
     ("sweep without a rate", ["sweep", TINY, "--method", "pt"], "the following arguments are required: --lr"),
     ("corrupt checkpoint", ["teach", TINY, *ON_MINI[:-1], "{TMP}/ckrun", "--resume"], "unreadable checkpoint"),
     # data conversion and scoring
