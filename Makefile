@@ -34,6 +34,7 @@ demo: install
 # One torch thread per test process: the tests use tiny models, where thread start-up costs more than
 # it saves, and subprocess tests then do not fight each other for the two cores.
 test: install
+	$(VENV)/bin/ruff check src tests benchmarks scripts
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 bench: install

@@ -26,7 +26,6 @@ import statistics
 import torch
 
 from _common import emit, interleaved_seconds, machine, make_batch, median_ratio, parser
-
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.decoding import compute_prompt_states
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits

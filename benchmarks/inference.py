@@ -32,11 +32,11 @@ import sys
 import time
 
 import torch
-from _common import median_seconds, paired_medians
 
+from _common import median_seconds, paired_medians
 from clinical_mpt.backbone import load_backbone
-from clinical_mpt.prompts import init_prompt
 from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate, prefill
+from clinical_mpt.prompts import init_prompt
 
 NO_EOS = -1  # an id no model emits: decode exactly the budget
 

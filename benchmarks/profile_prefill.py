@@ -15,11 +15,11 @@ operator call rather than per token.
 from __future__ import annotations
 
 import torch
-from _common import emit, machine, paired_medians, parser
-from profile_step import group, summarize
 
+from _common import emit, machine, paired_medians, parser
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, prefill
+from profile_step import group, summarize
 
 PROMPT = 100
 

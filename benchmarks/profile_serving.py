@@ -11,8 +11,8 @@ operators that differ most, each side's self CPU time and call count.
 from __future__ import annotations
 
 import torch
-from _common import emit, machine, paired_medians, parser
 
+from _common import emit, machine, paired_medians, parser
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 import torch
-from _common import emit, machine, make_batch, parser
 
+from _common import emit, machine, make_batch, parser
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import torch
-from _common import emit, make_batch, median_seconds, parser
 
+from _common import emit, make_batch, median_seconds, parser
 from clinical_mpt.backbone import load_backbone
 from clinical_mpt.losses import lm_loss
 from clinical_mpt.modeling import answer_hidden_and_logits

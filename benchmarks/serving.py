@@ -34,8 +34,8 @@ import statistics
 import time
 
 import torch
-from _common import emit, machine, paired_medians
 
+from _common import emit, machine, paired_medians
 from clinical_mpt.decoding import DecodeBatch, compute_prompt_states, greedy_generate
 from clinical_mpt.slot_decoding import Row, SlotDecoder
 from clinical_mpt.tasks import get_task_type

@@ -12,12 +12,11 @@ the median over rounds of the two times of one round, which steadies it on a noi
 from __future__ import annotations
 
 import copy
-
-import torch
 import statistics
 
-from _common import emit, interleaved_seconds, machine, make_batch, median_ratio, parser
+import torch
 
+from _common import emit, interleaved_seconds, machine, make_batch, median_ratio, parser
 from clinical_mpt.backbone import compile_layers, load_backbone
 from clinical_mpt.losses import hidden_mse, kl_topk, lm_loss, teacher_topk
 from clinical_mpt.modeling import answer_hidden_and_logits

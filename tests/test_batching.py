@@ -7,8 +7,16 @@ from collections import Counter
 import pytest
 import torch
 
-from clinical_mpt.batching import (KEEP_HEAD, MixtureSampler, TaskData, collate, encode_input, encode_task,
-                                   mixture_probs, truncate_input)
+from clinical_mpt.batching import (
+    KEEP_HEAD,
+    MixtureSampler,
+    TaskData,
+    collate,
+    encode_input,
+    encode_task,
+    mixture_probs,
+    truncate_input,
+)
 
 
 def _qa(i: int, answer: str = "500 mg") -> dict:

@@ -10,11 +10,24 @@ import sys
 
 import pytest
 
-from clinical_mpt.backbone_shapes import (BUILTIN_CONFIGS, BackboneShape, builtin_shape, resolve_backbone,
-                                          shape_from_hf_config)
+from clinical_mpt.backbone_shapes import (
+    BUILTIN_CONFIGS,
+    BackboneShape,
+    builtin_shape,
+    resolve_backbone,
+    shape_from_hf_config,
+)
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.roi import (compute_roi, format_table, gpus_needed, human_bytes, human_count, human_percent,
-                              kv_cache_bytes, lora_parameters)
+from clinical_mpt.roi import (
+    compute_roi,
+    format_table,
+    gpus_needed,
+    human_bytes,
+    human_count,
+    human_percent,
+    kv_cache_bytes,
+    lora_parameters,
+)
 
 LLAMA_8B = 8_030_261_248
 SMOLLM2 = 134_515_008

@@ -16,8 +16,14 @@ BUDGETS = [12, 5, 20, 9, 16]
 
 
 def _model(arch: str):
-    from transformers import (GptOssConfig, GptOssForCausalLM, LlamaConfig, LlamaForCausalLM, Qwen2Config,
-                              Qwen2ForCausalLM)
+    from transformers import (
+        GptOssConfig,
+        GptOssForCausalLM,
+        LlamaConfig,
+        LlamaForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
 
     common = dict(vocab_size=259, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, pad_token_id=PAD, bos_token_id=1, eos_token_id=EOS, initializer_range=0.3)

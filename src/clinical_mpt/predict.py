@@ -4,10 +4,10 @@ server uses, `decoding.greedy_generate`), parse the outputs."""
 from __future__ import annotations
 
 import torch
-from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import TaskData, encode_input
 from clinical_mpt.decoding import DecodeBatch, greedy_generate, text_stop
+from clinical_mpt.progress import progress
 from clinical_mpt.prompts.deep_prompt import prompt_states
 
 

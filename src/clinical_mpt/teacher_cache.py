@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from clinical_mpt.progress import progress
 
 from clinical_mpt.batching import collate
-from clinical_mpt.sharding import full_shape
 from clinical_mpt.losses import teacher_topk
 from clinical_mpt.modeling import answer_hidden_and_logits
+from clinical_mpt.progress import progress
+from clinical_mpt.sharding import full_shape
 
 
 @dataclass

@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Callable
 
 import torch
-from clinical_mpt.progress import progress
 
 from clinical_mpt import distributed
 from clinical_mpt.config import TrainConfig
 from clinical_mpt.data.jsonl import atomic_write_text
 from clinical_mpt.early_stopping import EarlyStopping
+from clinical_mpt.progress import progress
 from clinical_mpt.training_log import StageLog
 
 

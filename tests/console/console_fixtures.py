@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 
-from live_server import LiveServer
-
 from clinical_mpt.serve.engine import Engine
 from clinical_mpt.serve.server import ServerConfig, create_app
+from live_server import LiveServer
 
 DRUGS = ["metformin", "heparin", "aspirin", "lisinopril", "atorvastatin", "amoxicillin", "warfarin", "insulin"]
 DOSES = ["500 mg", "5000 units", "81 mg", "10 mg", "40 mg", "875 mg", "5 mg"]

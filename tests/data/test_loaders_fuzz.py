@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fuzz_bytes import fuzz_settings, mutated_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
 from clinical_mpt.data.canonical import validate_examples
 from clinical_mpt.data.loaders import LOADERS
 from clinical_mpt.errors import DataError
+from fuzz_bytes import fuzz_settings, mutated_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

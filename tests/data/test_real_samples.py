@@ -161,7 +161,7 @@ def test_pgxcorpus_fragments_listed_high_to_low_are_kept(tmp_path):
     folder = sample("pgxcorpus", "out-of-order")
     rows, _ = converted(tmp_path, "brat", folder, "--type", "re")
     check_brat_folder(folder, rows)
-    descending = [e for doc in rows for e in doc["entities"] if 
+    descending = [e for doc in rows for e in doc["entities"] if
                   e.get("fragments", []) != sorted(e.get("fragments", []))]
     assert len(rows) == 25 and len(descending) >= 25  # each of the 25 documents has at least one
     doc = next(d for d in rows if d["id"] == "10070957_8")

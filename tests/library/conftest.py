@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 REPO = Path(__file__).resolve().parents[2]

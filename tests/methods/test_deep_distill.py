@@ -58,9 +58,9 @@ def test_a_deep_student_distils_from_deep_teachers(tiny_backbone):
 def test_deep_teacher_outputs_come_from_the_deep_forward(tiny_backbone):
     """teacher_cache with the deep forward gives exactly a direct deep forward's top-k and hidden states, and
     not those of the input-level prompt made from the same init text (which a deep prompt equals at its start)."""
+    from clinical_mpt.config import load_config
     from clinical_mpt.losses import teacher_topk
     from clinical_mpt.prompts import new_soft_prompt
-    from clinical_mpt.config import load_config
     from clinical_mpt.teacher_cache import compute_teacher_outputs
 
     model, batch = tiny_backbone.model, _batch()

@@ -11,8 +11,8 @@ from clinical_mpt.batching import TaskData, encode_task
 from clinical_mpt.config import load_config
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods import deep_mpt, prefix
-from clinical_mpt.methods.table import NEEDS_META_PROMPT, TABLE, meta_prompt_depths
 from clinical_mpt.methods.base import MethodContext
+from clinical_mpt.methods.table import NEEDS_META_PROMPT, TABLE, meta_prompt_depths
 from clinical_mpt.prompts.deep_prompt import from_rows, init_prefix, kv_geometry, to_rows
 
 L = 4

@@ -12,8 +12,16 @@ import torch
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits, deep_logits, deep_text_hidden
 from clinical_mpt.modeling import prompted_embeds
 from clinical_mpt.prompts import DeepPrompt, init_prompt
-from clinical_mpt.prompts.deep_prompt import (from_peft_embedding, from_rows, init_prefix, kv_geometry, prefix_shape,
-                                              prompt_states, to_peft_embedding, to_rows)
+from clinical_mpt.prompts.deep_prompt import (
+    from_peft_embedding,
+    from_rows,
+    init_prefix,
+    kv_geometry,
+    prefix_shape,
+    prompt_states,
+    to_peft_embedding,
+    to_rows,
+)
 
 TEXT = "Extract the drug."
 

@@ -80,7 +80,9 @@ def test_k_shot_draws_are_seeded_subsets(tiny_backbone, mini_suite):
 
     cfg = _cfg(mini_suite)
     spec = select_tasks(load_suite(mini_suite), "target", ["dose_qa"])[0]
-    ids = lambda seed: [ex["id"] for ex in load_target_train(cfg, tiny_backbone.tokenizer, spec, 4, seed).examples]
+    def ids(seed):
+        return [ex["id"] for ex in load_target_train(cfg, tiny_backbone.tokenizer, spec, 4, seed).examples]
+
     all_ids = [ex["id"] for ex in load_target_train(cfg, tiny_backbone.tokenizer, spec, None, 0).examples]
     assert len(all_ids) == 16
     assert len(ids(0)) == 4 and len(set(ids(0))) == 4 and set(ids(0)) <= set(all_ids)
@@ -97,8 +99,8 @@ def test_more_shots_than_examples_is_a_config_error(tiny_backbone, mini_suite, d
 
 
 def _context(tiny_backbone, mini_suite, distilled, *extra):
-    from clinical_mpt.recipes.fit import load_target_train, method_context
     from clinical_mpt.data.suite import load_suite, select_tasks
+    from clinical_mpt.recipes.fit import load_target_train, method_context
 
     cfg = _cfg(mini_suite, *extra)
     ctx = method_context(cfg, tiny_backbone, distilled[0])

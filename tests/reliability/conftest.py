@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from reliability_helpers import REPO, save_backbone_folder
+
 from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 

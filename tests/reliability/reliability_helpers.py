@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import torch
+
 from live_server import LiveServer, free_port  # noqa: F401  (re-exported for the reliability tests)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,9 +21,9 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from fuzz_bytes import fuzz_settings, mutated_bytes
 
 from clinical_mpt.errors import ClinicalMPTError
+from fuzz_bytes import fuzz_settings, mutated_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 FUZZ = fuzz_settings(60)

@@ -11,8 +11,18 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-from scale_helpers import (BATCH, REPO, TINY, assert_same_prompts, cli_env, cpu_launch_env, free_port,
-                           launched_and_single, suite_overrides)
+from scale_helpers import (
+    BATCH,
+    REPO,
+    TINY,
+    assert_same_prompts,
+    cli_env,
+    cpu_launch_env,
+    free_port,
+    launched_and_single,
+    suite_overrides,
+)
+
 
 def accelerate_launch(processes: int = 2) -> list[str]:
     """`accelerate launch` for CPU processes (gloo); --multi_gpu picks the multi-process launcher and

@@ -9,8 +9,16 @@ import re
 import subprocess
 
 import pytest
-from scale_helpers import (REPO, TINY, assert_same_training_as_one_process, config_launch, cpu_launch_env,
-                           refused_launch, sharded_and_single, suite_overrides)
+from scale_helpers import (
+    REPO,
+    TINY,
+    assert_same_training_as_one_process,
+    config_launch,
+    cpu_launch_env,
+    refused_launch,
+    sharded_and_single,
+    suite_overrides,
+)
 
 from clinical_mpt.backbone import tiny_random_llama
 

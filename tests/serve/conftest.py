@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from one_thread import _one_torch_thread  # noqa: F401  (autouse for this folder)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -99,10 +99,10 @@ def test_the_http_server_with_continuous_batching_answers_as_the_eager_one(tiny_
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
-    from live_server import LiveServer
     from test_server import INPUTS
 
     from clinical_mpt.serve.server import ServerConfig, create_app
+    from live_server import LiveServer
 
     def engine(decode: str) -> Engine:
         return Engine.from_library(tiny_library, backbone=lively_backbone,

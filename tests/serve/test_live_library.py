@@ -16,12 +16,11 @@ import httpx
 import pytest
 import torch
 
-from live_server import LiveServer
-
 from clinical_mpt.library import Entry, Library
 from clinical_mpt.serve.engine import Engine, EngineConfig
 from clinical_mpt.serve.live_library import load_snapshot
 from clinical_mpt.serve.server import ServerConfig, create_app
+from live_server import LiveServer
 
 INTERVAL = 0.2          # the poll interval the tests serve with (seconds)
 SLACK = 3.0             # the batch in flight and a busy CI machine, on top of one interval

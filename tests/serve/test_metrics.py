@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from live_server import LiveServer
-
 from clinical_mpt.serve.engine import Engine, EngineConfig
 from clinical_mpt.serve.server import ServerConfig, create_app
+from live_server import LiveServer
 
 SECRET = "QUAGGA-{}"
 INPUTS = {

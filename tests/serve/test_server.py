@@ -10,10 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from live_server import LiveServer
-
 from clinical_mpt.serve.engine import Engine, EngineConfig
 from clinical_mpt.serve.server import ServerConfig, create_app
+from live_server import LiveServer
 
 INPUTS = {
     "dose_qa": {"context": "Pt started on heparin 5000 units SC.", "question": "What dose of heparin?"},

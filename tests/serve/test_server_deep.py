@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import LiveServer
 from test_server import INPUTS
 
 from clinical_mpt.serve.engine import Engine, EngineConfig, Request
 from clinical_mpt.serve.server import ServerConfig, create_app
+from live_server import LiveServer
 
 
 def library_cli(argv: list[str]) -> int:

@@ -3,12 +3,13 @@ examples survive the format -> parse -> score round trip with a perfect primary 
 
 import string
 
-from fuzz_bytes import fuzz_settings
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clinical_mpt.data.canonical import NLI_LABELS, PREDICTION_FIELD, TYPES
 from clinical_mpt.tasks import TASK_TYPES
 from clinical_mpt.tasks.normalize import normalize_mention, squad_normalize
+from fuzz_bytes import fuzz_settings
 
 FUZZ = fuzz_settings(150)
 EXAMPLES = {

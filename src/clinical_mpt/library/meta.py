@@ -23,6 +23,7 @@ from pathlib import Path
 from clinical_mpt.library.entry import LibraryError
 from clinical_mpt.library.store import META_DIR, Library, sha256_bytes
 from clinical_mpt.library.store import META_RECORD as RECORD
+
 FILES = ("config.json", "prompt.safetensors")
 META_KEYS = {"shared", "u", "v"}
 

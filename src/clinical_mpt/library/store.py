@@ -28,8 +28,16 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.library.entry import (FORMAT_VERSION, Entry, LibraryError, check_entry, check_name, geometry_problem,
-                                        now_iso, tensor_key)
+from clinical_mpt.library.entry import (
+    FORMAT_VERSION,
+    Entry,
+    LibraryError,
+    check_entry,
+    check_name,
+    geometry_problem,
+    now_iso,
+    tensor_key,
+)
 from clinical_mpt.tasks.base import TASK_NAME
 
 MANIFEST = "manifest.json"

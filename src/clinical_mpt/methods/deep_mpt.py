@@ -15,9 +15,9 @@ import torch
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
-from clinical_mpt.training import summary
 from clinical_mpt.prompts import DeepMPTPrompt
 from clinical_mpt.prompts.deep_prompt import kv_geometry
+from clinical_mpt.training import summary
 
 
 def check_deep_meta(meta: dict | None, config) -> None:

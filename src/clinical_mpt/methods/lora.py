@@ -10,9 +10,8 @@ from clinical_mpt.training import summary
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:
-    from peft import LoraConfig, get_peft_model
-
     import torch
+    from peft import LoraConfig, get_peft_model
 
     s = ctx.cfg.baselines.lora
     torch.manual_seed(seed)

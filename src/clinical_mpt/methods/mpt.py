@@ -9,8 +9,8 @@ import torch
 
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
-from clinical_mpt.training import summary
 from clinical_mpt.prompts import MPTPrompt
+from clinical_mpt.training import summary
 
 
 def init_factors(meta: dict, tasks: list[str], init_from: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
-from clinical_mpt.training import summary
 from clinical_mpt.prompts import new_deep_prompt
+from clinical_mpt.training import summary
 
 
 def fit(ctx: MethodContext, task, seed: int, log_path) -> Fitted:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from clinical_mpt.methods.base import Fitted, MethodContext, fit_supervised
-from clinical_mpt.training import summary
 from clinical_mpt.prompts import SoftPrompt, new_soft_prompt
+from clinical_mpt.training import summary
 
 
 def new_prompt(ctx: MethodContext, seed: int) -> SoftPrompt:

@@ -65,10 +65,9 @@ def launch_or_plan(args) -> int | None:
         return 0
     if getattr(args, "launcher", "none") != "accelerate" or distributed.launched():
         return None
+    import os
     import subprocess
     import sys
-
-    import os
 
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     cmd += ["--config_file", args.accelerate_config] if args.accelerate_config else []

@@ -25,7 +25,6 @@ from pathlib import Path
 from clinical_mpt import stats
 
 
-
 def setting_shots(setting: str) -> str | None:
     """'full' -> None; 'k16-s0' -> '16' (the key of methods[m]['shots'])."""
     return None if setting == "full" else setting[1:].split("-")[0]

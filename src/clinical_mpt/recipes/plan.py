@@ -20,8 +20,15 @@ from clinical_mpt.backbone_shapes import BackboneShape, builtin_shape, resolve_b
 from clinical_mpt.errors import ConfigError
 from clinical_mpt.methods.table import meta_prompt_depths, row
 from clinical_mpt.protocol import meta_stage, runs
-from clinical_mpt.roi import (DEFAULT_LORA_TARGETS, PEFT_STATE_BYTES, activation_bytes, compute_roi, human_bytes,
-                              human_count, lora_parameters)
+from clinical_mpt.roi import (
+    DEFAULT_LORA_TARGETS,
+    PEFT_STATE_BYTES,
+    activation_bytes,
+    compute_roi,
+    human_bytes,
+    human_count,
+    lora_parameters,
+)
 
 STAGE_COMMANDS = ("teach", "distill", "adapt", "evaluate", "run")  # the commands whose stages a plan lists
 QUANTIZED_BYTES = {"8bit": 1.0, "4bit": 0.5}  # bytes per weight of the quantized linear layers

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from clinical_mpt.data.jsonl import temp_beside
 from clinical_mpt.report.logs import LossLogs, mean_curve
-from clinical_mpt.report.tables import (METHOD_ORDER, method_label, method_order, shot_counts, task_columns,
-                                        type_label)
+from clinical_mpt.report.tables import METHOD_ORDER, method_label, method_order, shot_counts, task_columns, type_label
 
 DPI = 120
 MAX_LEGEND = 8  # more teacher curves than this are drawn grey, with their mean

@@ -22,7 +22,8 @@ import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from fastapi import Body, FastAPI, Request as HTTPRequest
+from fastapi import Body, FastAPI
+from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -36,7 +37,7 @@ from clinical_mpt.serve.inputs import InputError, input_chars, type_forms
 from clinical_mpt.serve.live_library import LiveLibrary
 from clinical_mpt.serve.metrics import ServerMetrics
 from clinical_mpt.serve.ops_routes import ops_router
-from clinical_mpt.serve.schemas import Health, PredictItem, Prediction, TasksResponse
+from clinical_mpt.serve.schemas import Health, Prediction, PredictItem, TasksResponse
 
 log = logging.getLogger("clinical_mpt.serve")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from clinical_mpt.data.loaders.chunking import chunk_examples, check_chunk_options
+from clinical_mpt.data.loaders.chunking import check_chunk_options, chunk_examples
 from clinical_mpt.data.loaders.common import log, need_int, read_text
 from clinical_mpt.errors import ConfigError, DataError
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-from clinical_mpt.data.loaders.common import (claim_id, get_id, lookup, missing, need_str,
-                                               read_json_lines)
+from clinical_mpt.data.loaders.common import claim_id, get_id, lookup, missing, need_str, read_json_lines
 from clinical_mpt.errors import ConfigError, DataError
 
 LETTERS = string.ascii_uppercase
