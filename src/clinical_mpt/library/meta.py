@@ -14,14 +14,10 @@ with artifacts.load_artifact like RUN/distill; the manifest pins both files like
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 from clinical_mpt.library.entry import LibraryError
-from clinical_mpt.library.store import META_DIR, Library, sha256_bytes
+from clinical_mpt.library.store import META_DIR, Library, place_folder, sha256_bytes
 from clinical_mpt.library.store import META_RECORD as RECORD
 
 FILES = ("config.json", "prompt.safetensors")
@@ -64,28 +60,7 @@ def add_meta_prompt(root: str | Path, run: str | Path, replace: bool = False) ->
     record = {"files": {name: sha256_bytes(data) for name, data in blobs.items()}, "tasks": config.get("tasks", []),
               "prompt_length": config.get("prompt_length"), "rank": config.get("rank"),
               "source": {"run": str(run), "artifact": str(source)}}
-    final, old = lib.root / META_DIR, lib.root / f".old-{META_DIR}-{uuid.uuid4().hex[:8]}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{META_DIR}-", dir=lib.root))
-    moved_old = placed = False
-    try:
-        os.chmod(tmp, 0o755)
-        for name, data in blobs.items():
-            (tmp / name).write_bytes(data)
-        if final.exists():
-            os.replace(final, old)
-            moved_old = True
-        os.replace(tmp, final)
-        placed = True
-        lib.set_record(RECORD, record)
-    except BaseException:
-        if placed:
-            shutil.rmtree(final, ignore_errors=True)
-        if moved_old:
-            os.replace(old, final)
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
+    place_folder(lib.root, META_DIR, blobs, lambda: lib.set_record(RECORD, record))
     return lib
 
 

@@ -78,6 +78,36 @@ def _dump(obj: dict) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 
 
+def place_folder(root: Path, name: str, blobs: dict[str, bytes], commit) -> None:
+    """Write `blobs` {file name: bytes} as the folder root/name atomically, then run `commit()` (the
+    manifest write that makes it visible): whatever instant the process dies, the folder is the old one
+    or the new one, never a mix. The files are written in a temporary folder, the old folder is moved
+    aside, the new one renamed into place, and on any error (commit included) the old one comes back."""
+    final = root / name
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    old = root / f".old-{name}-{uuid.uuid4().hex[:8]}"
+    moved_old = placed = False
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a library is meant to be shared read-only
+        for filename, data in blobs.items():
+            (tmp / filename).write_bytes(data)
+        if final.exists():
+            os.replace(final, old)
+            moved_old = True
+        os.replace(tmp, final)
+        placed = True
+        commit()
+    except BaseException:
+        if placed:
+            shutil.rmtree(final, ignore_errors=True)
+        if moved_old:
+            os.replace(old, final)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class Library:
     """A prompt library folder. Open with `Library.open(dir)`; create with `Library.create(...)`."""
 
@@ -246,34 +276,13 @@ class Library:
         self.check_fingerprint(entry.config["backbone"], f"entry {name}")
         if name in self.manifest["entries"] and not replace:
             raise LibraryError(f"{self.root}: entry {name!r} exists; remove it first or pass --replace")
-        final = self.root / name
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=self.root))
-        old = self.root / f".old-{name}-{uuid.uuid4().hex[:8]}"
-        moved_old = placed = False
-        try:
-            os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a library is meant to be shared read-only
-            tensor = entry.prompt.detach().float().contiguous().cpu()
-            blobs = {TENSORS: save_safetensors({tensor_key(entry.config): tensor}),
-                     CONFIG: _dump(entry.config).encode("utf-8")}
-            for filename, data in blobs.items():
-                (tmp / filename).write_bytes(data)
-            files = {filename: sha256_bytes(data) for filename, data in blobs.items()}
-            if final.exists():
-                os.replace(final, old)
-                moved_old = True
-            os.replace(tmp, final)
-            placed = True
-            record = {"type": entry.type, "method": entry.config["method"], "depth": entry.depth, "files": files}
-            self._write_manifest(dict(self.manifest["entries"], **{name: record}))
-        except BaseException:
-            if placed:
-                shutil.rmtree(final, ignore_errors=True)
-            if moved_old:
-                os.replace(old, final)
-            raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        tensor = entry.prompt.detach().float().contiguous().cpu()
+        blobs = {TENSORS: save_safetensors({tensor_key(entry.config): tensor}),
+                 CONFIG: _dump(entry.config).encode("utf-8")}
+        files = {filename: sha256_bytes(data) for filename, data in blobs.items()}
+        record = {"type": entry.type, "method": entry.config["method"], "depth": entry.depth, "files": files}
+        place_folder(self.root, name, blobs,
+                     lambda: self._write_manifest(dict(self.manifest["entries"], **{name: record})))
 
     def remove(self, name: str) -> None:
         """Drop an entry from the manifest (atomically), then delete its folder."""
