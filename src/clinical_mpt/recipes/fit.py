@@ -19,10 +19,11 @@ from pathlib import Path
 
 from clinical_mpt import distributed, meta_source, sharding
 from clinical_mpt.artifacts import load_artifact, save_artifact
+from clinical_mpt.config import to_dict
 from clinical_mpt.errors import ArtifactError, ConfigError
 from clinical_mpt.methods.base import Fitted, MethodContext
 from clinical_mpt.methods.table import BACKBONE_FREE, meta_prompt_depths, row
-from clinical_mpt.protocol import Setting, artifact_dir, artifact_key, distill_dir
+from clinical_mpt.protocol import Setting, artifact_dir, artifact_key, distill_dir, section
 
 
 def pick_shots(examples: list[dict], shots: int | None, seed: int, task: str) -> list[dict]:
@@ -47,14 +48,7 @@ def load_target_train(cfg, tokenizer, spec: dict, shots: int | None, seed: int):
 def stops_early(cfg, method: str) -> bool:
     """Whether `method`'s training config asks for early stopping on the dev loss (`eval_every` > 0)."""
     r = row(method)
-    return r.trains and section_value(cfg, r.train).eval_every > 0
-
-
-def section_value(cfg, path: str):
-    """The config object at a dotted path ("baselines.lora.train")."""
-    for part in path.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
+    return r.trains and section(to_dict(cfg), r.train)["eval_every"] > 0
 
 
 def target_dev(cfg, tokenizer, spec: dict):

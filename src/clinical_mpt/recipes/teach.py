@@ -83,12 +83,14 @@ def encoded_split(cfg, tokenizer, spec: dict, split: str):
                        cfg.data.max_target_tokens)
 
 
-def gate_splits(cfg, tokenizer, spec: dict) -> dict:
+def gate_splits(cfg, tokenizer, spec: dict, dev=None) -> dict:
     """What the teacher-quality gate reads: the whole train split (the majority answer), the dev split
-    encoded (losses; capped like every evaluation split) and, when the task has one, the test split."""
+    encoded (losses; capped like every evaluation split: `dev` when the caller already encoded it) and,
+    when the task has one, the test split."""
     from clinical_mpt.data.suite import load_split
 
-    splits = {"train": load_split(cfg.data.suite, spec, "train"), "dev": encoded_split(cfg, tokenizer, spec, "dev")}
+    dev = dev if dev is not None else encoded_split(cfg, tokenizer, spec, "dev")
+    splits = {"train": load_split(cfg.data.suite, spec, "train"), "dev": dev}
     if (Path(cfg.data.suite) / spec.get("role", "source") / spec["name"] / "test.jsonl").is_file():
         splits["test"] = load_split(cfg.data.suite, spec, "test", cfg.data.max_eval_examples)
     return splits
@@ -118,7 +120,7 @@ def teach_and_gate(backbone, spec: dict, task, cfg, seed: int, log_path: Path, c
     if mode == "off":
         prompt, trained = train_teacher(backbone, task, cfg, seed, log_path, checkpoint_dir, resume, dev)
         return prompt, trained, {}
-    splits = gate_splits(cfg, backbone.tokenizer, spec)
+    splits = gate_splits(cfg, backbone.tokenizer, spec, dev)
     initial = prompt_dev_loss(backbone, new_soft_prompt(backbone, cfg.prompt, cfg.seed), splits["dev"], cfg)
     baseline = {split: teacher_gate.majority_row(splits["train"], splits[split]) for split in ("dev", "test")
                 if split in splits}

@@ -309,10 +309,13 @@ class Engine:
 
     def result(self, name: str, example: dict, text: str) -> dict:
         """A request's structured prediction from its generated text."""
-        task = self.tasks[name]
-        pred = get_task_type(task.type).parse(text, example)
-        return {"id": example["id"], "task": name, "type": task.type,
-                **{k: v for k, v in pred.items() if k != "id"}, "generation": text}
+        pred = get_task_type(self.tasks[name].type).parse(text, example)
+        return self.record(name, example["id"], {**pred, "generation": text})
+
+    def record(self, name: str, example_id: str, pred: dict) -> dict:
+        """The answer to one request: its id, task and type, then the prediction's fields."""
+        return {"id": example_id, "task": name, "type": self.tasks[name].type,
+                **{k: v for k, v in pred.items() if k != "id"}}
 
     def batches(self, tasks: list[str], lengths: list[int]) -> list[list[int]]:
         """Row indices cut into batches: sorted by (batch key, input length), one batch key each."""
@@ -371,6 +374,5 @@ class Engine:
             preds = rank_examples(self.backbone.model, self.backbone.tokenizer, get_task_type(task.type), prompt,
                                   [ids[i] for i in idx], [examples[i] for i in idx], self.config.max_batch_size,
                                   prefix)
-            out.update({i: {"id": examples[i]["id"], "task": name, "type": task.type,
-                            **{k: v for k, v in p.items() if k != "id"}} for i, p in zip(idx, preds)})
+            out.update({i: self.record(name, examples[i]["id"], p) for i, p in zip(idx, preds)})
         return out
