@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nli-task", action="append", metavar="TASK",
                    help="library entry that scores nli.jsonl (repeatable; default: every nli entry)")
     p.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
+    p.add_argument("--classification", choices=("rank", "generate"), default="rank",
+                   help="NLI: rank the labels (default, as `predict` and `serve` answer) or generate the answer")
     return p.parse_args(argv)
 
 
@@ -92,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     tasks = chosen_tasks(library, args.ner_task, args.nli_task)
     rows = {type_: read_check(Path(args.data), type_) for type_ in set(tasks.values())}
     engine = Engine.from_library(library.root, backbone_name=args.backbone, dtype=args.dtype,
-                                 config=EngineConfig(max_batch_size=args.batch_size), tasks=sorted(tasks))
+                                 config=EngineConfig(max_batch_size=args.batch_size, classification=args.classification),
+                                 tasks=sorted(tasks))
     for task in sorted(tasks):
         print(json.dumps(score_task(engine, task, tasks[task], rows[tasks[task]])), flush=True)
     return 0
