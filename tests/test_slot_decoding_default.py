@@ -45,3 +45,19 @@ def test_static_and_continuous_decoding_give_the_eager_tokens_on_the_default_bac
              for x, b, p in zip(batch.inputs, batch.budgets, batch.prefixes)]
     assert decoder.decode(rows_of(batch), max_slots=2, refill=True) == alone
     assert sum(map(len, eager)) > 20
+
+
+def test_the_compiled_step_gives_the_eager_tokens_on_the_default_backbone():
+    """The compiled step (CPU: inductor with weight freezing) in fp32: the eager decoder's tokens."""
+    from clinical_mpt.backbone import load_backbone
+
+    bb = load_backbone("default", "float32", inference_only=True)
+    model, tok = bb.model, bb.tokenizer
+    weight = model.get_input_embeddings().weight
+    states = compute_prompt_states(model, weight[torch.arange(100, 120)].float())
+    inputs = [tok(t, add_special_tokens=False).input_ids for t in TEXTS]
+    batch = DecodeBatch(inputs, [24, 6, 16, 4], prefixes=[states] * len(inputs))
+    eager = greedy_generate(model, batch, tok.eos_token_id, tok.pad_token_id)
+    decoder = SlotDecoder(model, tok.eos_token_id, tok.pad_token_id, compiled=True)
+    assert fast_generate(decoder, batch) == eager
+    assert sum(map(len, eager)) > 20

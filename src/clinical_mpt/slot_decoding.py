@@ -21,8 +21,8 @@ step and takes the next waiting row, while the others keep decoding. When the co
 slot's states are shifted left by the earliest live row's start (one copy, rare).
 
 The step (`model(input_ids (S, 1), mask (S, C), positions (S, 1))` -> next ids (S,)) has static shapes,
-so `compiled=True` runs it through `torch.compile` (CPU: inductor; GPU: mode="reduce-overhead", CUDA
-graphs): one compilation per (S, C) bucket. Prefill stays eager.
+so `compiled=True` runs it through `torch.compile` (CPU: inductor with weight freezing; GPU:
+mode="reduce-overhead", CUDA graphs): one compilation per (S, C) bucket. Prefill stays eager.
 """
 
 from __future__ import annotations
@@ -34,6 +34,17 @@ import torch
 
 from clinical_mpt.decoding import DecodeBatch, PrefixStates, Stop, greedy_generate, prefill
 from clinical_mpt.hf_compat import cache_kwarg, cache_layers, eager_generation, new_static_cache, returned_cache
+
+
+def compile_step(step: Callable, on_gpu: bool) -> Callable:
+    """torch.compile of the one-token step. GPU: CUDA graphs (mode="reduce-overhead"). CPU: inductor with
+    `freezing`, which folds the frozen backbone's weights into the graph as constants and prepacks them
+    for oneDNN / the CPU GEMM kernels (measured 1.27x over plain inductor on the default backbone,
+    benchmarks/serving.py); the packed copy costs the weights' bytes once more, and weights changed after
+    the first call are not seen (the backbone is frozen while it serves)."""
+    if on_gpu:
+        return torch.compile(step, mode="reduce-overhead", dynamic=False)
+    return torch.compile(step, dynamic=False, options={"freezing": True})
 
 
 @dataclass
@@ -152,8 +163,7 @@ class SlotDecoder:
                 return out.logits[:, -1].argmax(-1)                                 # (S,)
 
             if self.compiled:
-                on_gpu = slots.mask.device.type == "cuda"
-                step = torch.compile(step, mode="reduce-overhead" if on_gpu else None, dynamic=False)
+                step = compile_step(step, on_gpu=slots.mask.device.type == "cuda")
             self._steps[key] = step
         return self._steps[key]
 
