@@ -10,6 +10,7 @@ import pytest
 
 from clinical_mpt.library import Library
 from clinical_mpt.library.baseline import baseline_status, refusal, warning
+from clinical_mpt.library.entry import LibraryError
 
 
 def config(type_="nli", metrics=None, majority=None):
@@ -95,3 +96,16 @@ def test_server_task_list_flags_below_baseline(scored_run, library_cli, tmp_path
     assert info["drug_mcqa"]["below_baseline"] is True
     assert info["dose_qa"]["below_baseline"] is False
     assert info["med_ner"]["below_baseline"] is None  # no score: unknown
+
+
+def test_method_teacher_adds_the_teachers_alone_even_before_the_targets_are_adapted(scored_run, library_cli,
+                                                                                    tmp_path):
+    shutil.rmtree(scored_run / "adapt")  # a run whose targets are not adapted yet
+    with pytest.raises(LibraryError, match="no adapted prompts"):
+        library_cli(["add", str(tmp_path / "x"), "--from-run", str(scored_run), "--teachers"])
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(scored_run), "--method", "teacher"]) == 0
+    lib = Library.open(lib)
+    assert lib.names() == sorted(t.name for t in (scored_run / "teachers").iterdir() if t.is_dir())
+    assert {lib.entry_config(n)["method"] for n in lib.names()} == {"teacher"}
+    assert all(set(lib.entry_config(n)["majority"]) == {"dev", "test"} for n in lib.names())

@@ -214,19 +214,21 @@ def deep_entries(run: Path, method: str, setting: str, tasks, split: str, comman
 def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | None = None,
                      teachers: bool = False, method: str = "mpt") -> RunPrompts:
     """The target prompts of `run` (MPT adapted with `variant`, or the `pt`, `prefix`, `deep-mpt` or
-    `deep-mpt-full-prompt` targets of that setting),
-    plus its source-task teachers when `teachers`; all must share one backbone fingerprint."""
+    `deep-mpt-full-prompt` targets of that setting), plus its source-task teachers when `teachers`;
+    method "teacher": the teachers alone. All must share one backbone fingerprint."""
     run = Path(run)
     cfg, command = read_run_config(run)
     split = eval_split(run, cfg)
-    if method == "mpt":
+    if method == "teacher":  # the source-task teachers alone
+        entries, teachers = [], True
+    elif method == "mpt":
         entries = mpt_entries(run, variant, tasks, split, command)
     elif method == "pt":
         entries = single_prompt_entries(run / "targets" / "pt" / variant, "pt", tasks, split, command, run, variant)
     elif method in DEEP_ENTRY_KINDS:
         entries = deep_entries(run, method, variant, tasks, split, command, cfg)
     else:
-        raise LibraryError(f"--method: {method!r} is not mpt, pt or one of {', '.join(DEEP_ENTRY_KINDS)}")
+        raise LibraryError(f"--method: {method!r} is not mpt, pt, teacher or one of {', '.join(DEEP_ENTRY_KINDS)}")
     if teachers:
         entries += single_prompt_entries(run / "teachers", "teacher", None, split, command, run, None)
     if not entries:
