@@ -158,3 +158,19 @@ def test_import_refuses_other_geometries_and_projected_prefixes(deep_lib, tmp_pa
     (projected / "adapter_config.json").write_text(json.dumps(dict(cfg, prefix_projection=True)))
     with pytest.raises(LibraryError, match="prefix_projection"):
         entry_from_peft(projected, "x", "qa", lib.fingerprint, geometry=(2, 2, 16))
+
+
+def test_teacher_deep_adds_the_deep_teachers_as_their_prefixes(deep_run, library_cli, tmp_path):
+    """A run's deep teachers (here: a copy of the fixture run whose single-task deep prompts stand in as
+    its teachers-deep/, the same artifact kind) become teacher entries holding their key/value prefix."""
+    deep_run = shutil.copytree(deep_run, tmp_path / "run")
+    shutil.copytree(deep_run / "targets" / "prefix" / "full", deep_run / "teachers-deep")
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(deep_run), "--method", "teacher-deep"]) == 0
+    lib = Library.open(lib)
+    names = sorted(p.name for p in (deep_run / "teachers-deep").iterdir() if p.is_dir())
+    assert lib.names() == names
+    for name in names:
+        tensors, _ = load_artifact(deep_run / "teachers-deep" / name)
+        entry = lib.load(name)
+        assert entry.config["method"] == "teacher" and torch.equal(entry.prompt, tensors["prefix"])

@@ -2,7 +2,7 @@
 
     clinical-mpt library list DIR
     clinical-mpt library show DIR TASK
-    clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt|prefix|deep-mpt|...|teacher] [--tasks a,b] [--teachers]
+    clinical-mpt library add DIR --from-run RUN [--variant full] [--method mpt|pt|prefix|deep-mpt|...|teacher|teacher-deep] [--tasks a,b] [--teachers]
                              [--min-score X]
     clinical-mpt library add-meta DIR --from-run RUN [--replace]
     clinical-mpt library remove DIR TASK
@@ -33,10 +33,11 @@ def configure(parser) -> None:
     p.add_argument("--from-run", required=True, metavar="RUN", help="the --out folder of `clinical-mpt run`")
     p.add_argument("--variant", default="full", help="adaptation setting: full (default), k16-s0, k0, ...")
     p.add_argument("--method", default="mpt",
-                   choices=["mpt", "pt", "prefix", "deep-mpt", "deep-mpt-full-prompt", "teacher"],
+                   choices=["mpt", "pt", "prefix", "deep-mpt", "deep-mpt-full-prompt", "teacher", "teacher-deep"],
                    help="MPT target prompts (default), pt baselines, the deep targets (prefix, deep-mpt, "
-                        "deep-mpt-full-prompt: stored as their composed key/value prefix), or teacher: only "
-                        "the run's source-task teachers (a run whose targets are not adapted yet)")
+                        "deep-mpt-full-prompt: stored as their composed key/value prefix), or teacher / "
+                        "teacher-deep: only the run's input-level / deep source-task teachers (also from a "
+                        "run whose targets are not adapted yet)")
     p.add_argument("--tasks", help="comma-separated target tasks (default: all of the run)")
     p.add_argument("--teachers", action="store_true", help="also add the run's source-task teacher prompts")
     p.add_argument("--replace", action="store_true", help="overwrite entries that already exist")

@@ -215,12 +215,12 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
                      teachers: bool = False, method: str = "mpt") -> RunPrompts:
     """The target prompts of `run` (MPT adapted with `variant`, or the `pt`, `prefix`, `deep-mpt` or
     `deep-mpt-full-prompt` targets of that setting), plus its source-task teachers when `teachers`;
-    method "teacher": the teachers alone. All must share one backbone fingerprint."""
+    method "teacher" / "teacher-deep": the input-level / deep teachers alone. All must share one backbone fingerprint."""
     run = Path(run)
     cfg, command = read_run_config(run)
     split = eval_split(run, cfg)
-    if method == "teacher":  # the source-task teachers alone
-        entries, teachers = [], True
+    if method in ("teacher", "teacher-deep"):  # the source-task teachers alone (input level or deep)
+        entries = []
     elif method == "mpt":
         entries = mpt_entries(run, variant, tasks, split, command)
     elif method == "pt":
@@ -229,8 +229,9 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
         entries = deep_entries(run, method, variant, tasks, split, command, cfg)
     else:
         raise LibraryError(f"--method: {method!r} is not mpt, pt, teacher or one of {', '.join(DEEP_ENTRY_KINDS)}")
-    if teachers:
-        entries += single_prompt_entries(run / "teachers", "teacher", None, split, command, run, None)
+    if teachers or method in ("teacher", "teacher-deep"):
+        folder = run / ("teachers-deep" if method == "teacher-deep" else "teachers")
+        entries += single_prompt_entries(folder, "teacher", None, split, command, run, None)
     if not entries:
         raise LibraryError(f"{run}: no prompts to add")
     from clinical_mpt.library.baseline import majority_record
