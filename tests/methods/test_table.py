@@ -28,7 +28,7 @@ OTHER_CONCEPTS = {
     "methods/table.py": set(),          # the table itself
     "roi.py": set(),                    # roi.METHODS: the ROI calculator's cost comparison of four families
     "library/entry.py": {"teacher"},    # entry.METHODS: library entry kinds (what prompt an entry holds)
-    "commands/library.py": set(),       # `library add --method`: the entry kinds a run folder provides
+    "commands/library.py": {"teacher", "teacher-deep"},  # `library add --method`: what a run folder provides
 }
 
 
