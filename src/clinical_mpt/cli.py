@@ -74,3 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if dist := sys.modules.get("clinical_mpt.distributed"):  # imported only by commands that may launch
+            dist.shutdown()
