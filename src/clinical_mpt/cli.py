@@ -74,6 +74,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        if dist := sys.modules.get("clinical_mpt.distributed"):  # imported only by commands that may launch
-            dist.shutdown()

@@ -55,18 +55,6 @@ def accelerator():
     return _ACCELERATOR
 
 
-def shutdown() -> None:
-    """Destroy the process group of a launched run before the interpreter exits: left to exit-time
-    destructors, its background threads can abort a rank ("terminate called without an active
-    exception", SIGABRT) after all its work is done. A no-op in a single process."""
-    if _ACCELERATOR is None:
-        return
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def device():
     """This process's device: the accelerator's (cuda:LOCAL_RANK or cpu) under a launch, else cuda if
     there is a GPU, else cpu."""
