@@ -34,11 +34,13 @@ from clinical_mpt.artifacts import load_artifact
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
 from clinical_mpt.methods.table import adapt_rows
 from clinical_mpt.prompts import DeepMPTPrompt, MPTPrompt
-from clinical_mpt.protocol import META_SUFFIX, distill_dir, parse_variant
+from clinical_mpt.protocol import META_SUFFIX, distill_dir, parse_variant, teachers_dir
 
 # The library entry kind (entry.METHODS) of each deep method of the table: both deep MPT rows give a
 # composed deep-mpt prefix, as both MPT rows give a composed mpt prompt.
 DEEP_ENTRY_KINDS = {"prefix": "prefix", "deep-mpt": "deep-mpt", "deep-mpt-full-prompt": "deep-mpt"}
+# `library add --method` choices that add a run's teachers alone -> the meta-prompt depth of their folder
+TEACHER_DEPTHS = {"teacher": "input", "teacher-deep": "deep"}
 
 
 @dataclass
@@ -219,8 +221,9 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
     run = Path(run)
     cfg, command = read_run_config(run)
     split = eval_split(run, cfg)
-    if method in ("teacher", "teacher-deep"):  # the source-task teachers alone (input level or deep)
-        entries = []
+    if method in TEACHER_DEPTHS:  # the source-task teachers alone (input level or deep)
+        entries = single_prompt_entries(teachers_dir(run, TEACHER_DEPTHS[method]), "teacher", None, split,
+                                        command, run, None)
     elif method == "mpt":
         entries = mpt_entries(run, variant, tasks, split, command)
     elif method == "pt":
@@ -228,10 +231,10 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
     elif method in DEEP_ENTRY_KINDS:
         entries = deep_entries(run, method, variant, tasks, split, command, cfg)
     else:
-        raise LibraryError(f"--method: {method!r} is not mpt, pt, teacher or one of {', '.join(DEEP_ENTRY_KINDS)}")
-    if teachers or method in ("teacher", "teacher-deep"):
-        folder = run / ("teachers-deep" if method == "teacher-deep" else "teachers")
-        entries += single_prompt_entries(folder, "teacher", None, split, command, run, None)
+        raise LibraryError(f"--method: {method!r} is not mpt, pt or one of "
+                           f"{', '.join([*DEEP_ENTRY_KINDS, *TEACHER_DEPTHS])}")
+    if teachers and method != "teacher":
+        entries += single_prompt_entries(teachers_dir(run), "teacher", None, split, command, run, None)
     if not entries:
         raise LibraryError(f"{run}: no prompts to add")
     from clinical_mpt.library.baseline import majority_record
