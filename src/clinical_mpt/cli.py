@@ -64,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = list(args.overrides) + extra
+    code = _run(args)
+    if dist := sys.modules.get("clinical_mpt.distributed"):  # imported only by commands that may launch
+        dist.exit_launched(code)  # a launched rank ends here, without interpreter finalization
+    return code
+
+
+def _run(args) -> int:
+    """The command's exit status: 0, its own, 2 for a ClinicalMPTError, 130 when interrupted."""
     try:
         return int(args._module.main(args) or 0)
     except ClinicalMPTError as e:

@@ -55,6 +55,29 @@ def accelerator():
     return _ACCELERATOR
 
 
+def exit_launched(code: int) -> None:
+    """End a launched rank without interpreter finalization: barrier, destroy the process group, flush,
+    then `os._exit(code)`. Left to exit-time destructors, gloo's worker threads intermittently abort a
+    rank that has finished all its work ("terminate called without an active exception", SIGABRT;
+    pytorch/pytorch#179291); destroying the group first did not stop it. Every file the command wrote
+    is closed by then, so skipping finalization loses nothing. A no-op in a single process."""
+    if _ACCELERATOR is None:
+        return
+    import sys
+
+    import torch.distributed as dist
+
+    try:
+        if dist.is_available() and dist.is_initialized():
+            if code == 0:  # a failed rank must not wait for the others
+                dist.barrier()
+            dist.destroy_process_group()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def device():
     """This process's device: the accelerator's (cuda:LOCAL_RANK or cpu) under a launch, else cuda if
     there is a GPU, else cpu."""
