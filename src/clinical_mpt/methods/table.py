@@ -79,7 +79,7 @@ _DEEP = "clinical_mpt.methods.deep_mpt"
 ROWS: tuple[Row, ...] = (
     # a fresh per-layer key/value prefix per task (P-Tuning v2): the deep baseline
     Row("prefix", "Prefix tuning (deep)", "clinical_mpt.methods.prefix:fit", "baselines.prefix", "baselines.prefix",
-        ("baselines.prefix.lr",)),
+        ("baselines.prefix.lr",), paired_reference=True),  # the deep methods' single-task counterpart
     # per-layer u, v of the deep meta-prompt: prefix_l = P*_l o (u_l v_l^T)
     Row("deep-mpt", "Deep MPT (u, v)", f"{_DEEP}:fit", "adapt", "adapt.deep", ("adapt.deep.lr",),
         meta_prompt="deep"),
