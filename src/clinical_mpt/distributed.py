@@ -17,6 +17,7 @@ How the frozen backbone's weights are split over the ranks under FSDP or DeepSpe
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 
 _ACCELERATOR = None
@@ -63,8 +64,6 @@ def exit_launched(code: int) -> None:
     is closed by then, so skipping finalization loses nothing. A no-op in a single process."""
     if _ACCELERATOR is None:
         return
-    import sys
-
     import torch.distributed as dist
 
     try:

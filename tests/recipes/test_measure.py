@@ -115,12 +115,10 @@ def test_intervals_use_only_this_runs_settings(results, mini_suite, tmp_path):
 def test_every_meta_prompt_method_is_paired_with_every_reference_the_run_has():
     """deep-mpt and mpt against pt, lora and prefix (the deep methods' single-task counterpart);
     references and methods without a meta-prompt are never the `a` side."""
-    import numpy as np
-
     from clinical_mpt.recipes.measure import paired_entries
 
     scores = {"mpt": 0.5, "deep-mpt": 0.6, "pt": 0.4, "lora": 0.9, "prefix": 0.7, "zero-shot": 0.0}
-    cells = {(m, "full", "t"): (lambda idx, v=v: float(np.full(len(idx), v).mean())) for m, v in scores.items()}
+    cells = {(m, "full", "t"): (lambda idx, v=v: v) for m, v in scores.items()}  # a constant metric per method
     methods = {m: {"shots": {}} for m in scores}
     paired = {(p["a"], p["b"]): p for p in paired_entries(methods, cells, {"t": 5})}
     assert set(paired) == {(a, b) for a in ("mpt", "deep-mpt") for b in ("pt", "lora", "prefix")}
