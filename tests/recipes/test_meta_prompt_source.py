@@ -191,6 +191,7 @@ def test_the_demo_config_adapts_a_given_meta_prompt_and_prints_the_paired_delta(
     out = capsys.readouterr().out
     assert "teach, distill: skipped" in out
     results = _results(tmp_path / "demo")
-    assert {(p["a"], p["b"], p["setting"]) for p in results["paired"]} == {("mpt", "pt", "full"), ("mpt", "pt", "k16")}
+    assert {(p["a"], p["b"], p["setting"]) for p in results["paired"]} == {("mpt-full-prompt", "pt", "full"),
+                                                                             ("mpt-full-prompt", "pt", "k16")}
     assert [p["seeds"] for p in results["paired"] if p["setting"] == "k16"] == [2]
-    assert "paired difference of averages" in out and "mpt - pt" in out
+    assert "paired difference of averages" in out and "mpt-full-prompt - pt" in out
