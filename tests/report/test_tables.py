@@ -38,6 +38,7 @@ def test_formats():
     assert [tables.format_bytes(n) for n in (0, 288, 2336, 5898240, 2 * 1024 ** 3)] == \
         ["0 B", "288 B", "2.3 KiB", "5.6 MiB", "2.0 GiB"]
     assert tables.format_mean_std(0.575, 0.025) == "0.575 ± 0.025"
+    assert tables.format_mean_std(0.575, 0.0, seeds=1) == "0.575"  # one seed: no spread to show
     assert tables.format_score(None) == "–"
 
 
@@ -89,7 +90,7 @@ def test_fewshot_table(results):
     assert t.rows == [
         ["LoRA", "–", "0.470 ± 0.020", "0.750 ± 0.020"],
         ["Prompt tuning", "–", "0.350 ± 0.100", "0.575 ± 0.025"],
-        ["MPT (u, v)", "**0.400 ± 0.000**", "**0.650 ± 0.050**", "**0.780 ± 0.020**"],
+        ["MPT (u, v)", "**0.400**", "**0.650 ± 0.050**", "**0.780 ± 0.020**"],
     ]
 
 
@@ -102,7 +103,7 @@ def test_fewshot_task_table(results):
         ["LoRA, k = 16", "0.680 ± 0.020", "0.820 ± 0.020", "0.750 ± 0.020"],
         ["Prompt tuning, k = 4", "0.300 ± 0.100", "0.400 ± 0.100", "0.350 ± 0.100"],
         ["Prompt tuning, k = 16", "0.500 ± 0.000", "0.650 ± 0.050", "0.575 ± 0.025"],
-        ["MPT (u, v), k = 0", "0.300 ± 0.000", "0.500 ± 0.000", "0.400 ± 0.000"],
+        ["MPT (u, v), k = 0", "0.300", "0.500", "0.400"],
         ["MPT (u, v), k = 4", "0.550 ± 0.050", "0.750 ± 0.050", "0.650 ± 0.050"],
         ["MPT (u, v), k = 16", "0.720 ± 0.020", "0.840 ± 0.020", "0.780 ± 0.020"],
     ]
@@ -157,3 +158,14 @@ def test_majority_row_comes_first(results):
     results["majority"] = dict(results["methods"]["zero-shot"])
     assert tables.main_table(results).rows[2][0] == "Majority / chance"
     assert tables.main_table(results).rows[3][0] == "Zero-shot"
+
+
+def test_a_one_seed_k_shot_row_shows_its_mean_without_a_std(results):
+    """A run whose k-shot rows hold one seed: the mean (with its interval), never a "± 0.000"."""
+    for task in results["methods"]["pt"]["shots"]["16"]["tasks"].values():
+        task["scores"], task["std"] = task["scores"][:1], 0.0
+    results["methods"]["pt"]["shots"]["16"]["std"] = 0.0
+    row = next(r for r in tables.fewshot_table(results).rows if r[0] == "Prompt tuning")
+    assert "±" not in row[3] and row[2].count("±") == 1
+    per_task = next(r for r in tables.fewshot_task_table(results).rows if r[0] == "Prompt tuning, k = 16")
+    assert not any("±" in cell for cell in per_task[1:])

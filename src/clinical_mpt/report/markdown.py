@@ -139,7 +139,8 @@ def fewshot_section(results: dict, plots: dict) -> list[str]:
                         "or plot.*", ""]
     lines += [_table(tables.fewshot_table(results)), "",
               "Cells: mean ± standard deviation over seeds (each seed draws its own k examples) of the average "
-              "over tasks; best mean per k in **bold**." +
+              "over tasks (a row of one seed shows its mean alone), with its 95 % bootstrap interval where "
+              "recorded; best mean per k in **bold**." +
               (" k = 0: MPT's initial prompt (P\\* with its initial u, v, see `adapt.init_from`), untrained."
                if 0 in tables.shot_counts(results) else "")]
     zs = results["methods"].get("zero-shot")

@@ -58,8 +58,14 @@ def format_score(x: float | None) -> str:
     return MISSING if x is None else f"{x:.{DIGITS}f}"
 
 
-def format_mean_std(mean: float, std: float) -> str:
-    return f"{mean:.{DIGITS}f} ± {std:.{DIGITS}f}"
+def format_mean_std(mean: float, std: float, seeds: int = 2) -> str:
+    """"mean ± std" over seeds; the mean alone for one seed (a std over one draw is no spread)."""
+    return f"{mean:.{DIGITS}f}" if seeds <= 1 else f"{mean:.{DIGITS}f} ± {std:.{DIGITS}f}"
+
+
+def shot_seeds(shot: dict) -> int:
+    """How many seeds a k-shot entry {"tasks": {task: {"scores": [per seed]}}} holds (its largest task)."""
+    return max((len(t.get("scores") or [0]) for t in shot["tasks"].values()), default=1)
 
 
 def format_interval(ci: list | None) -> str:
@@ -218,8 +224,8 @@ def fewshot_table(results: dict) -> Table:
     order = [m for m in method_order(methods) if methods[m]["shots"]]
     table = Table(header=["Method", *[f"k = {k}" for k in ks]], align=["l"] + ["r"] * len(ks))
     shots = [[methods[m]["shots"].get(str(k)) for k in ks] for m in order]
-    texts = [[with_interval(format_mean_std(s["average"], s["std"]), s.get("ci95")) if s else MISSING for s in row]
-             for row in shots]
+    texts = [[with_interval(format_mean_std(s["average"], s["std"], shot_seeds(s)), s.get("ci95")) if s else MISSING
+              for s in row] for row in shots]
     for j in range(len(ks)):
         means = [row[j]["average"] if row[j] else None for row in shots]
         for i, cell in enumerate(_cells(means, [row[j] for row in texts])):
@@ -236,9 +242,10 @@ def fewshot_task_table(results: dict) -> Table:
     for m in method_order(methods):
         for k in sorted(methods[m]["shots"], key=int):
             shot = methods[m]["shots"][k]
-            cells = [format_mean_std(t["score"], t["std"]) if (t := shot["tasks"].get(c.task)) else MISSING
+            n = shot_seeds(shot)
+            cells = [format_mean_std(t["score"], t["std"], n) if (t := shot["tasks"].get(c.task)) else MISSING
                      for c in columns]
-            table.rows.append([f"{method_label(m)}, k = {k}", *cells, format_mean_std(shot["average"], shot["std"])])
+            table.rows.append([f"{method_label(m)}, k = {k}", *cells, format_mean_std(shot["average"], shot["std"], n)])
     return table
 
 
