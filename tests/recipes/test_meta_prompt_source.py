@@ -164,6 +164,24 @@ def test_print_table_prints_the_paired_deltas(capsys):
     assert "paired" not in capsys.readouterr().out
 
 
+def test_print_table_says_how_many_seeds_a_k_shot_average_holds_and_keeps_long_names_apart(capsys):
+    from clinical_mpt.recipes.evaluate import print_table
+
+    def method(scores):
+        shot = {"tasks": {"t": {"score": 0.4, "std": 0.0, "scores": scores}}, "average": 0.4, "std": 0.05,
+                "ci95": [0.3, 0.5]}
+        return {"trainable_fraction": 0.001, "tasks": {"t": {"score": 0.5}}, "average": 0.5, "shots": {"16": shot}}
+
+    paired = [{"a": "mpt-full-prompt", "b": "prefix", "setting": "full", "delta": 0.1, "ci95": [0.05, 0.2],
+               "tasks": 1, "seeds": 1}]
+    print_table({"methods": {"pt": method([0.4]), "lora": method([0.35, 0.45])}, "paired": paired})
+    lines = capsys.readouterr().out.splitlines()
+    shots = [line for line in lines if "16-shot" in line]
+    assert shots[0].endswith("average 0.400 (1 seed)  [0.300, 0.500]")
+    assert shots[1].endswith("average 0.400 +- 0.050 over 2 seeds  [0.300, 0.500]")
+    assert any("mpt-full-prompt - prefix  full" in line for line in lines)
+
+
 def test_library_add_reads_the_given_meta_prompt_of_a_run(two_runs):
     import torch
 

@@ -149,7 +149,10 @@ def print_table(results: dict) -> None:
         avg = f"{m['average']:>9.3f}" if m["average"] is not None else f"{'-':>9}"
         print(f"{name:<17}{100 * m['trainable_fraction']:>11.4f}% {cells}{avg}")
         for k, shot in sorted(m["shots"].items(), key=lambda kv: int(kv[0])):
-            print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f} +- {shot['std']:.3f}")
+            seeds = max((len(t["scores"]) for t in shot["tasks"].values()), default=1)
+            spread = f" +- {shot['std']:.3f} over {seeds} seeds" if seeds > 1 else " (1 seed)"
+            interval = f"  [{shot['ci95'][0]:.3f}, {shot['ci95'][1]:.3f}]" if shot.get("ci95") else ""
+            print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f}{spread}{interval}")
     print_paired(results.get("paired") or [])
 
 
@@ -158,10 +161,11 @@ def print_paired(paired: list[dict]) -> None:
     if not paired:
         return
     print("\npaired difference of averages (same tasks, examples and seeds), 95 % bootstrap interval")
+    width = max(len(p["a"] + " - " + p["b"]) for p in paired) + 2
     for p in paired:
         lo, hi = p["ci95"]
         verdict = f"{p['a']} higher" if lo > 0 else f"{p['b']} higher" if hi < 0 else "the interval includes 0"
-        print(f"  {p['a'] + ' - ' + p['b']:<24}{p['setting']:<6} {p['delta']:+.3f}  [{lo:+.3f}, {hi:+.3f}]  "
+        print(f"  {p['a'] + ' - ' + p['b']:<{width}}{p['setting']:<6} {p['delta']:+.3f}  [{lo:+.3f}, {hi:+.3f}]  "
               f"{p['tasks']} tasks x {p['seeds']} seed{'s' if p['seeds'] != 1 else ''}: {verdict}")
 
 
