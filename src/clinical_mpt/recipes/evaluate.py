@@ -141,6 +141,8 @@ def write_results(cfg, backbone, out: Path, methods: dict, seconds: float, compu
 
 
 def print_table(results: dict) -> None:
+    from clinical_mpt.report.tables import shot_seeds
+
     methods = results["methods"]
     tasks = sorted({t for m in methods.values() for t in m["tasks"]})
     print(f"\n{'method':<17}{'trainable %':>12} " + " ".join(f"{t[:12]:>12}" for t in tasks) + f"{'average':>9}")
@@ -149,7 +151,7 @@ def print_table(results: dict) -> None:
         avg = f"{m['average']:>9.3f}" if m["average"] is not None else f"{'-':>9}"
         print(f"{name:<17}{100 * m['trainable_fraction']:>11.4f}% {cells}{avg}")
         for k, shot in sorted(m["shots"].items(), key=lambda kv: int(kv[0])):
-            seeds = max((len(t["scores"]) for t in shot["tasks"].values()), default=1)
+            seeds = shot_seeds(shot)
             spread = f" +- {shot['std']:.3f} over {seeds} seeds" if seeds > 1 else " (1 seed)"
             interval = f"  [{shot['ci95'][0]:.3f}, {shot['ci95'][1]:.3f}]" if shot.get("ci95") else ""
             print(f"  {k + '-shot':<15}{'':>12} average {shot['average']:.3f}{spread}{interval}")
