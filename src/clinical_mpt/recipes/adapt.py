@@ -41,7 +41,8 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
     start = time.time()
     for i, spec in enumerate(specs):
         fit_or_load(ctx, method, spec, setting, setting.seed + i)
-    print(f"adapt: {len(specs)} target prompts in {folder} ({time.time() - start:.0f}s)")
+    if distributed.is_main():
+        print(f"adapt: {len(specs)} target prompts in {folder} ({time.time() - start:.0f}s)", flush=True)
     return folder
 
 
