@@ -19,7 +19,8 @@ L, RANK, LORA_R = 8, 1, 4
 
 
 @pytest.fixture(scope="module")
-def results(mini_suite, tmp_path_factory) -> dict:
+def run_out(mini_suite, tmp_path_factory) -> Path:
+    """The run folder of every method at full data and 2-shot (its distilled P* serves the MPT sweep)."""
     out = tmp_path_factory.mktemp("methods")
     args = [f"data.suite={mini_suite}", "data.source_tasks=[]", "data.target_tasks=[]",
             f"methods=[{','.join(METHODS)}]", f"baselines.lora.rank={LORA_R}",
@@ -28,7 +29,12 @@ def results(mini_suite, tmp_path_factory) -> dict:
     proc = subprocess.run([sys.executable, "-m", "clinical_mpt", "run", "configs/tiny.yaml", *args, "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads((out / "results.json").read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(run_out) -> dict:
+    return json.loads((run_out / "results.json").read_text())
 
 
 def hand_counts(backbone) -> dict:
@@ -108,9 +114,29 @@ def test_sweep_picks_the_learning_rate_with_the_lowest_dev_loss(mini_suite, tmp_
     assert set(json.loads((tmp_path / "sweeps" / "pt.json").read_text())["lrs"]) == {"0.1"}
 
 
+def test_sweep_of_one_lr_field_keeps_the_others_at_the_config(run_out, mini_suite):
+    """--lr-field adapt.lr_meta_prompt: P*'s rate varies, u, v train at the config's rate in every training."""
+    suite = [f"data.suite={mini_suite}", "data.source_tasks=[]", "data.target_tasks=[]"]
+    proc = _cli("sweep", "configs/tiny.yaml", *suite, "--method", "mpt-full-prompt", "--lr-field", "adapt.lr_meta_prompt",
+                "--lr", "0.0001", "--lr", "1.0", "--task", "dose_qa", "--out", str(run_out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "mpt-full-prompt@adapt.lr_meta_prompt: best lr" in proc.stdout
+    record = json.loads((run_out / "sweeps" / "mpt-full-prompt@adapt.lr_meta_prompt.json").read_text())
+    assert record["fields"] == ["adapt.lr_meta_prompt"] and set(record["lrs"]) == {"0.0001", "1"}
+    folder = run_out / "sweeps" / "mpt-full-prompt@adapt.lr_meta_prompt"
+    logs = {lr: [json.loads(x) for x in (folder / f"lr{lr}" / "adapt" / "full-metaprompt" / "log.jsonl").open()]
+            for lr in ("0.0001", "1")}
+    # the logged rate is u, v's group: the same schedule under both P* rates, at the config's adapt.train.lr
+    assert [r["lr"] for r in logs["0.0001"]] == [r["lr"] for r in logs["1"]]
+    assert record["lrs"]["0.0001"]["dose_qa"] != record["lrs"]["1"]["dose_qa"]  # P*'s rate did change the training
+
+
 def test_sweep_errors_are_one_line(mini_suite, tmp_path):
     suite = [f"data.suite={mini_suite}", "data.source_tasks=[]", "data.target_tasks=[]"]
     proc = _cli("sweep", "configs/tiny.yaml", *suite, "--method", "zero-shot", "--lr", "0.1", "--out", str(tmp_path))
     assert proc.returncode == 2 and "trains nothing" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _cli("sweep", "configs/tiny.yaml", *suite, "--method", "mpt", "--lr-field", "baselines.pt.lr", "--lr", "0.1",
+                "--out", str(tmp_path))
+    assert proc.returncode == 2 and "not a learning-rate field of mpt" in proc.stderr and "Traceback" not in proc.stderr
     proc = _cli("sweep", "configs/tiny.yaml", *suite, "--method", "mpt", "--lr", "0.1", "--out", str(tmp_path))
     assert proc.returncode == 2 and "distill" in proc.stderr and "Traceback" not in proc.stderr
