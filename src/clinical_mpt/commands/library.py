@@ -7,6 +7,7 @@
     clinical-mpt library add-meta DIR --from-run RUN [--replace]
     clinical-mpt library remove DIR TASK
     clinical-mpt library verify DIR [--backbone NAME]
+    clinical-mpt library score DIR CONFIG [KEY=VALUE ...] [--split dev] [--tasks a,b]
     clinical-mpt library export DIR TASK --peft OUT
     clinical-mpt library import DIR --peft CKPT --task NAME --type TYPE [--instruction TEXT]
 """
@@ -55,6 +56,15 @@ def configure(parser) -> None:
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--backbone", help="also load this backbone and check the library was trained on it")
     p.add_argument("--dtype", default="auto", help="dtype to load --backbone with")
+    p = sub.add_parser("score", help="score entries on a split of a config's task suite and record the scores "
+                                     "(and the majority baseline) in each entry")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("config", metavar="CONFIG",
+                   help="run config: its data.suite holds the tasks; its backbone, data caps and eval settings "
+                        "(classification rank/generate, batch size) are used as evaluation uses them")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override config fields, e.g. data.suite=DIR")
+    p.add_argument("--split", default="dev", help="the suite split to score (default: dev)")
+    p.add_argument("--tasks", help="comma-separated entries to score (default: every entry)")
     p = sub.add_parser("export", help="write a task's prompt as a peft prompt-tuning adapter (a deep entry: "
                                       "a prefix-tuning adapter)")
     p.add_argument("dir", metavar="DIR")
@@ -158,6 +168,39 @@ def do_verify(args) -> int:
     return 1 if problems else 0
 
 
+def do_score(args) -> int:
+    from clinical_mpt.config import load_config
+    from clinical_mpt.data.suite import load_suite
+    from clinical_mpt.library import Library
+    from clinical_mpt.library.baseline import warning
+    from clinical_mpt.library.geometry import model_geometry
+    from clinical_mpt.library.scoring import score_entry, suite_specs, with_scores
+    from clinical_mpt.recipes.common import load_backbone_for
+
+    lib = Library.open(args.dir)
+    cfg = load_config(args.config, args.overrides)
+    names = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else lib.names()
+    entries = list(lib.load_all(None, names).values())  # checksums and versions, before the backbone loads
+    specs = suite_specs(load_suite(cfg.data.suite, cfg.data.synth_seed), entries)
+    backbone = load_backbone_for(cfg)
+    lib.check_backbone(backbone.fingerprint)
+    command = shlex.join(["clinical-mpt", "library", "score", str(args.dir), str(args.config),
+                          *args.overrides, "--split", args.split] + (["--tasks", args.tasks] if args.tasks else []))
+    geometry = model_geometry(backbone.model)
+    for entry in entries:
+        lib.check_geometry(entry, geometry)
+        metrics, majority = score_entry(backbone, entry, specs[entry.name], cfg, args.split)
+        scored = with_scores(entry, args.split, metrics, majority, command)
+        lib.add(scored, replace=True)
+        metric = majority["metric"]
+        print(f"{entry.name:<28}{args.split} {metric} {metrics[metric]:.3f}  majority {majority['score']:.3f}  "
+              f"(n = {metrics['n']})", flush=True)
+        this_split = {**scored.config, "metrics": {args.split: metrics}, "majority": {args.split: majority}}
+        if note := warning(this_split):
+            print(f"warning: {note}", file=sys.stderr)
+    return 0
+
+
 def do_import(args) -> int:
     from clinical_mpt.library import Library, LibraryError
     from clinical_mpt.library.peft_io import entry_from_peft
@@ -207,6 +250,8 @@ def main(args) -> int:
         return 0
     if args.action == "verify":
         return do_verify(args)
+    if args.action == "score":
+        return do_score(args)
     if args.action == "export":
         from clinical_mpt.library.peft_io import export_peft
 
