@@ -55,16 +55,16 @@ def failed_training(error: str) -> dict:
     return {"passed": False, "why": f"loss diverged: {error}"}
 
 
-def score_split(backbone, prompt, task, cfg, prefix=None) -> dict:
+def score_split(backbone, prompt, task, cfg, prefix=None, what: str = "gate") -> dict:
     """The task type's metrics of `prompt` (L, d) on `task` (TaskData), predicted exactly as
     evaluation predicts that type (recipes/evaluate.py: ranked for nli/mcqa under
-    `eval.classification: rank`, else generated)."""
+    `eval.classification: rank`, else generated); `what` names the progress bar."""
     from clinical_mpt.predict import predict_task
     from clinical_mpt.ranking import can_rank, rank_task
 
     predict = rank_task if cfg.eval.classification == "rank" and can_rank(task.type) else predict_task
     preds = predict(backbone, prompt, task, cfg.eval.batch_size, cfg.data.max_input_tokens,
-                    desc=f"gate {task.name}", prefix=prefix)
+                    desc=f"{what} {task.name}", prefix=prefix)
     return task.task_type.score(task.examples, preds)
 
 

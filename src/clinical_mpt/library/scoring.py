@@ -44,7 +44,8 @@ def score_entry(backbone, entry: Entry, spec: dict, cfg, split: str) -> tuple[di
         raise LibraryError(f"{entry.name}: the suite's {split} split is empty")
     data = dataclasses.replace(data, instruction=entry.instruction or data.instruction)  # as it was trained
     deep = entry.depth == "deep"
-    metrics = score_split(backbone, None if deep else entry.prompt, data, cfg, prefix=entry.prompt if deep else None)
+    metrics = score_split(backbone, None if deep else entry.prompt, data, cfg, prefix=entry.prompt if deep else None,
+                          what=f"score {split}")
     return metrics, majority_row(load_split(cfg.data.suite, spec, "train"), data)
 
 
