@@ -36,7 +36,8 @@ def test_dev_scores_and_baseline_are_recorded_beside_the_test_ones(tiny_run_and_
     before = Library.open(original)
     lib = shutil.copytree(original, tmp_path / "lib")
     assert _score(library_cli, lib, mini_suite) == 0  # every entry, dev split
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     opened = Library.open(lib)
     assert opened.verify() == []  # rewritten through the store: checksums match
     for name in opened.names():
@@ -47,6 +48,8 @@ def test_dev_scores_and_baseline_are_recorded_beside_the_test_ones(tiny_run_and_
         assert config["metrics"].get("test") == before.entry_config(name)["metrics"].get("test"), name  # kept
         assert "library score" in config["source"]["scored_dev_with"]
         assert opened.load(name).prompt.equal(before.load(name).prompt), name  # the prompt itself untouched
+        below = dev[majority["metric"]] <= majority["score"]  # warned on the scored split, even where test has numbers
+        assert (f"warning: {name}: dev {majority['metric']}" in captured.err) == below, name
 
 
 def test_a_task_the_suite_lacks_is_refused_before_the_backbone_loads(tiny_run_and_library, mini_suite, library_cli,

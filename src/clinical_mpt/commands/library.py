@@ -81,6 +81,11 @@ def configure(parser) -> None:
     p.add_argument("--replace", action="store_true", help="overwrite an existing entry")
 
 
+def task_names(text: str | None) -> list[str] | None:
+    """`--tasks a,b` -> ["a", "b"]; None when the flag was not given."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
 def primary_score(config: dict) -> str:
     """'test f1 0.412' (test first, then dev, then any split) or '-'."""
     from clinical_mpt.library.baseline import primary_score as recorded
@@ -119,7 +124,7 @@ def do_add(args) -> int:
     from clinical_mpt.library.baseline import refusal, warning
     from clinical_mpt.library.from_run import prompts_from_run
 
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    tasks = task_names(args.tasks)
     found = prompts_from_run(args.from_run, args.variant, tasks, args.teachers, args.method)
     added_with = shlex.join(["clinical-mpt", "library", "add", str(args.dir), "--from-run", str(args.from_run),
                              "--variant", args.variant, "--method", args.method]
@@ -179,7 +184,7 @@ def do_score(args) -> int:
 
     lib = Library.open(args.dir)
     cfg = load_config(args.config, args.overrides)
-    names = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else lib.names()
+    names = task_names(args.tasks) or lib.names()
     entries = list(lib.load_all(None, names).values())  # checksums and versions, before the backbone loads
     specs = suite_specs(load_suite(cfg.data.suite, cfg.data.synth_seed), entries)
     backbone = load_backbone_for(cfg)
@@ -195,8 +200,7 @@ def do_score(args) -> int:
         metric = majority["metric"]
         print(f"{entry.name:<28}{args.split} {metric} {metrics[metric]:.3f}  majority {majority['score']:.3f}  "
               f"(n = {metrics['n']})", flush=True)
-        this_split = {**scored.config, "metrics": {args.split: metrics}, "majority": {args.split: majority}}
-        if note := warning(this_split):
+        if note := warning(scored.config, (args.split,)):
             print(f"warning: {note}", file=sys.stderr)
     return 0
 

@@ -46,6 +46,7 @@ def configure(parser) -> None:
 
 
 def main(args) -> int:
+    from clinical_mpt.commands.library import task_names
     from clinical_mpt.errors import ConfigError
     from clinical_mpt.library import resolve_library
     from clinical_mpt.serve.engine import Engine, EngineConfig
@@ -56,7 +57,7 @@ def main(args) -> int:
     if args.host not in LOOPBACK and not api_key:
         print(f"warning: serving on {args.host} without an API key; anyone who can reach this port can use it "
               f"(set --api-key or ${API_KEY_ENV})", file=sys.stderr)
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    tasks = task_names(args.tasks)
     if args.reload_interval < 0 or args.shutdown_timeout <= 0:
         raise ConfigError(f"--reload-interval {args.reload_interval:g} / --shutdown-timeout {args.shutdown_timeout:g}: "
                           "give seconds, >= 0 for the interval (0 = no polling) and > 0 for the timeout")

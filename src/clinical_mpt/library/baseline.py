@@ -44,14 +44,14 @@ def majority_record(suite: str | Path, task: str, splits: tuple[str, ...] = SPLI
     return out
 
 
-def baseline_status(config: dict) -> dict | None:
-    """The first split (test, then dev) where the entry has both its primary score and a majority
+def baseline_status(config: dict, splits: tuple[str, ...] = SPLITS) -> dict | None:
+    """The first of `splits` (test, then dev) where the entry has both its primary score and a majority
     baseline: {"split", "metric", "score", "majority", "below": score <= majority}; None if none."""
     from clinical_mpt.tasks import get_task_type
 
     metric = get_task_type(config["type"]).primary_metric
     metrics, majority = config.get("metrics") or {}, config.get("majority") or {}
-    for split in SPLITS:
+    for split in splits:
         score = (metrics.get(split) or {}).get(metric)
         base = (majority.get(split) or {}).get("score")
         if isinstance(score, (int, float)) and isinstance(base, (int, float)):
@@ -87,9 +87,10 @@ def refusal(config: dict, min_score: float) -> str | None:
     return None
 
 
-def warning(config: dict) -> str | None:
-    """The `library add` / `library list` warning for an entry at or below its baseline, or None."""
-    status = baseline_status(config)
+def warning(config: dict, splits: tuple[str, ...] = SPLITS) -> str | None:
+    """The `library add` / `library list` / `library score` warning for an entry at or below its
+    baseline on the first of `splits` that has both numbers, or None."""
+    status = baseline_status(config, splits)
     if not status or not status["below"]:
         return None
     answer = ((config.get("majority") or {}).get(status["split"]) or {}).get("answer")
