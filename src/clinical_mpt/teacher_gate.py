@@ -12,13 +12,14 @@ A teacher passes when, on its task's dev split,
   off      no scoring, every teacher is used (artifacts record no metrics);
   warn     scored and named, every teacher is still used;
   exclude  scored; a failing teacher is left out of distillation (P*'s mean and the distillation tasks);
-  retrain  a failing teacher is trained once more from the same initial prompt at half of `teach.lr`;
-           if it fails again it is excluded.
+  retrain  a failing teacher is trained once more from the same initial prompt at half of `teach.lr`
+           (`deep.teach_lr` for a deep teacher); if it fails again it is excluded.
 
 Each teacher's config.json then records `metrics` {"dev", "test"} (test is scored once, for the kept
 prompt, never used by the verdict: the library needs both), `majority` {"dev", "test"}, `dev_loss`
 {"initial", "final"} and `gate` {"passed", "why", "mode", "attempts", "lr"}; DIR/teachers/gate.json
-lists every teacher with its dev score, baseline and verdict.
+(DIR/teachers-deep/gate.json for the deep teachers, scored with their prefix in the cache) lists every
+teacher with its dev score, baseline and verdict.
 """
 
 from __future__ import annotations

@@ -105,9 +105,9 @@ def test_warn_distils_from_every_teacher(warned):
     assert meta_cfg["tasks"] == SOURCES and meta_cfg["excluded_teachers"] == []
 
 
-def _set_verdicts(run: Path, passed: dict) -> None:
+def _set_verdicts(run: Path, passed: dict, teachers: str = "teachers") -> None:
     for name, ok in passed.items():
-        path = run / "teachers" / name / "config.json"
+        path = run / teachers / name / "config.json"
         cfg = json.loads(path.read_text())
         cfg["gate"] = {**cfg["gate"], "passed": ok, "why": "test verdict"}
         path.write_text(json.dumps(cfg))
@@ -141,6 +141,39 @@ def test_retrain_tries_once_more_at_half_the_lr_then_excludes(tiny_backbone, min
     assert used_teachers("retrain", tmp_path / "teachers", [{"name": "med_ner"}])[0] == []
     with pytest.raises(ConfigError, match="no teacher passed"):
         run_distill(cfg, tiny_backbone, tmp_path)
+
+
+def test_deep_teachers_are_gated_like_input_ones(tiny_backbone, mini_suite, tmp_path, capsys):
+    """Deep teachers (teachers-deep/) go through the same gate: scored with their prefix in the cache,
+    retrained at half of `deep.teach_lr`, recorded in teachers-deep/gate.json, excluded from the deep
+    distillation."""
+    from clinical_mpt.artifacts import load_artifact as load
+    from clinical_mpt.data.suite import load_suite, select_tasks
+    from clinical_mpt.recipes.distill import run_distill
+    from clinical_mpt.recipes.teach import encoded_split, run_teach
+    from clinical_mpt.teacher_gate import score_split
+
+    cfg = _cfg(mini_suite, "teach.gate=retrain", "deep.teach_lr=0.02")
+    run_teach(cfg, tiny_backbone, tmp_path, depth="deep")
+    gate_json = json.loads((tmp_path / "teachers-deep" / "gate.json").read_text())
+    assert gate_json["mode"] == "retrain" and [r["task"] for r in gate_json["teachers"]] == SOURCES
+    assert not (tmp_path / "teachers").exists()  # the input teachers were not trained
+    _, ner = load(tmp_path / "teachers-deep" / "med_ner")
+    assert not ner["gate"]["passed"] and ner["gate"]["attempts"] == 2 and ner["gate"]["lr"] == 0.01
+    assert ner["metrics"]["dev"]["f1"] == 0.0 and set(ner["majority"]) == {"dev", "test"}
+    assert "med_ner failed" in capsys.readouterr().out  # then "retraining at lr 0.01"
+    tensors, nli = load(tmp_path / "teachers-deep" / "problem_nli")
+    spec = select_tasks(load_suite(mini_suite), "source", ["problem_nli"])[0]
+    dev = encoded_split(cfg, tiny_backbone.tokenizer, spec, "dev")
+    assert nli["metrics"]["dev"] == score_split(tiny_backbone, None, dev, cfg, prefix=tensors["prefix"])
+    _set_verdicts(tmp_path, {"problem_nli": False}, "teachers-deep")
+    with pytest.raises(ConfigError, match="no teacher passed.*teachers-deep/gate.json"):
+        run_distill(cfg, tiny_backbone, tmp_path, depth="deep")
+    _set_verdicts(tmp_path, {"problem_nli": True}, "teachers-deep")
+    run_distill(cfg, tiny_backbone, tmp_path, depth="deep")
+    _, meta_cfg = load(tmp_path / "distill-deep")
+    assert meta_cfg["tasks"] == ["problem_nli"]
+    assert meta_cfg["excluded_teachers"] == [{"task": "med_ner", "why": ner["gate"]["why"]}]
 
 
 def test_off_scores_nothing_and_keeps_every_teacher(tiny_backbone, mini_suite, tmp_path):

@@ -129,20 +129,22 @@ def source_dev_loss(cfg, backbone, mpt, specs: list, forward=None):
     return lambda: sum(f() for f in losses) / len(losses)
 
 
-def gated_sources(cfg, out: Path, specs: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(the source tasks whose teachers distillation uses, [{"task", "why"}] of the teachers the
-    teacher-quality gate excluded: teach.gate exclude | retrain, teacher_gate.py). Stops with an error
-    naming the fix when the gate excluded every teacher."""
+def gated_sources(cfg, out: Path, specs: list[dict], depth: str = "input") -> tuple[list[dict], list[dict]]:
+    """(the source tasks whose teachers of `depth` distillation uses, [{"task", "why"}] of the teachers
+    the teacher-quality gate excluded: teach.gate exclude | retrain, teacher_gate.py). Stops with an
+    error naming the fix when the gate excluded every teacher."""
     from clinical_mpt.errors import ConfigError
     from clinical_mpt.teacher_gate import used_teachers
 
-    used, excluded = used_teachers(cfg.teach.gate, out / "teachers", specs)
+    folder = teachers_dir(out, depth)
+    used, excluded = used_teachers(cfg.teach.gate, folder, specs)
     if excluded:
         print("distill: the teacher gate excluded " + ", ".join(f"{e['task']} ({e['why']})" for e in excluded),
               flush=True)
     if not used:
         raise ConfigError(f"teach.gate={cfg.teach.gate}: no teacher passed the teacher-quality gate (see "
-                          f"{out / 'teachers' / 'gate.json'}); train the teachers longer (teach.steps, teach.lr) "
+                          f"{folder / 'gate.json'}); train the teachers longer (teach.steps, teach.lr or "
+                          "deep.teach_lr) "
                           "or set teach.gate=warn to distil from every teacher anyway")
     return used, excluded
 
@@ -171,7 +173,7 @@ def run_distill(cfg, backbone, out: Path, force: bool = False, resume: bool = Fa
         raise ConfigError(f"distill.train.batch_size ({dcfg.train.batch_size}) is smaller than the number of "
                           f"processes ({distributed.world_size()}); raise it or launch fewer processes")
     specs = select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "source", cfg.data.source_tasks)
-    specs, excluded = gated_sources(cfg, out, specs) if depth == "input" else (specs, [])
+    specs, excluded = gated_sources(cfg, out, specs, depth)
     teachers = [load_artifact(teachers_dir(out, depth) / s["name"], backbone.fingerprint)[0][TEACHER_TENSOR[depth]]
                 for s in specs]
     tasks = [encode_task(backbone.tokenizer, load_split(cfg.data.suite, s, "train", cfg.data.max_train_examples),

@@ -7,6 +7,7 @@ deep-mpt, trained with `teach`'s settings at `deep.teach_lr` through the KV cach
     clinical-mpt teach CONFIG [--out DIR] [--depth input|deep]
       ->   DIR/teachers/<task>/{config.json, prompt.safetensors}        (input, tensor "prompt")
       ->   DIR/teachers-deep/<task>/{config.json, prompt.safetensors}   (deep, tensor "prefix")
+      ->   DIR/teachers[-deep]/gate.json   the teacher-quality gate's verdicts (`teach.gate`, both depths)
 """
 
 from __future__ import annotations
@@ -73,6 +74,27 @@ def train_deep_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoin
 TRAIN_TEACHER = {"input": train_teacher, "deep": train_deep_teacher}
 
 
+def fresh_teacher(backbone, cfg, depth: str):
+    """The prompt every teacher of `depth` starts from (what `train_teacher` / `train_deep_teacher` draw)."""
+    from clinical_mpt.prompts import new_deep_prompt, new_soft_prompt
+
+    return new_soft_prompt(backbone, cfg.prompt, cfg.seed) if depth == "input" else new_deep_prompt(backbone, cfg.prompt)
+
+
+def teacher_lr(cfg, depth: str) -> float:
+    """The learning rate the teachers of `depth` train at: `teach.lr` (input) or `deep.teach_lr` (deep)."""
+    return cfg.teach.lr if depth == "input" else cfg.deep.teach_lr
+
+
+def with_teacher_lr(cfg, depth: str, lr: float):
+    """`cfg` with the teachers of `depth` training at `lr` (the gate's `retrain` halves it)."""
+    import dataclasses
+
+    if depth == "input":
+        return dataclasses.replace(cfg, teach=dataclasses.replace(cfg.teach, lr=lr))
+    return dataclasses.replace(cfg, deep=dataclasses.replace(cfg.deep, teach_lr=lr))
+
+
 def encoded_split(cfg, tokenizer, spec: dict, split: str):
     """One split of a suite task, read (capped as `data` says) and encoded."""
     from clinical_mpt.batching import encode_task
@@ -96,59 +118,71 @@ def gate_splits(cfg, tokenizer, spec: dict, dev=None) -> dict:
     return splits
 
 
-def prompt_dev_loss(backbone, prompt, dev, cfg) -> float:
-    """The LM loss per answer token of `prompt` (a SoftPrompt) on `dev` (encoded TaskData)."""
+def prompt_dev_loss(backbone, prompt, dev, cfg, depth: str = "input") -> float:
+    """The LM loss per answer token of `prompt` (a SoftPrompt, or a DeepPrompt for depth "deep") on
+    `dev` (encoded TaskData)."""
     import torch
 
-    from clinical_mpt.methods.base import dev_loss_fn
+    from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+    from clinical_mpt.methods.base import answer_hidden_and_logits, dev_loss_fn
 
+    forward = answer_hidden_and_logits if depth == "input" else deep_answer_hidden_and_logits
     with torch.no_grad():
-        return dev_loss_fn(backbone.model, prompt, dev, backbone.tokenizer.pad_token_id, cfg.eval.batch_size)()
+        return dev_loss_fn(backbone.model, prompt, dev, backbone.tokenizer.pad_token_id, cfg.eval.batch_size,
+                           forward=forward)()
+
+
+def gate_score(backbone, prompt, split, cfg, depth: str) -> dict:
+    """The task type's metrics of a teacher on `split` (TaskData), predicted as evaluation predicts:
+    an input-level prompt through `inputs_embeds`, a deep one as the prefix in the cache."""
+    from clinical_mpt import teacher_gate
+
+    if depth == "input":
+        return teacher_gate.score_split(backbone, prompt.weight, split, cfg)
+    return teacher_gate.score_split(backbone, None, split, cfg, prefix=prompt.weight)
 
 
 def teach_and_gate(backbone, spec: dict, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None,
-                   resume: bool, dev):
-    """Train one teacher and, unless `teach.gate` is off, put it through the teacher-quality gate
-    (teacher_gate.py); -> (prompt, training summary, entries for its config.json: metrics, majority,
-    dev_loss, gate). Under `retrain` a failing teacher is trained once more at half of `teach.lr`."""
-    import dataclasses
-
+                   resume: bool, dev, depth: str = "input"):
+    """Train one teacher of `depth` and, unless `teach.gate` is off, put it through the teacher-quality
+    gate (teacher_gate.py); -> (prompt, training summary, entries for its config.json: metrics, majority,
+    dev_loss, gate). Under `retrain` a failing teacher is trained once more at half its rate (`teach.lr`,
+    or `deep.teach_lr` for a deep teacher)."""
     from clinical_mpt import teacher_gate
-    from clinical_mpt.prompts import new_soft_prompt
 
-    mode = cfg.teach.gate
+    train, mode, lr = TRAIN_TEACHER[depth], cfg.teach.gate, teacher_lr(cfg, depth)
     if mode == "off":
-        prompt, trained = train_teacher(backbone, task, cfg, seed, log_path, checkpoint_dir, resume, dev)
+        prompt, trained = train(backbone, task, cfg, seed, log_path, checkpoint_dir, resume, dev)
         return prompt, trained, {}
     splits = gate_splits(cfg, backbone.tokenizer, spec, dev)
-    initial = prompt_dev_loss(backbone, new_soft_prompt(backbone, cfg.prompt, cfg.seed), splits["dev"], cfg)
+    initial = prompt_dev_loss(backbone, fresh_teacher(backbone, cfg, depth), splits["dev"], cfg, depth)
     baseline = {split: teacher_gate.majority_row(splits["train"], splits[split]) for split in ("dev", "test")
                 if split in splits}
     metric = baseline["dev"]["metric"]
     attempts = 2 if mode == "retrain" else 1
     for attempt in range(1, attempts + 1):
-        run_cfg = cfg if attempt == 1 else dataclasses.replace(cfg, teach=dataclasses.replace(
-            cfg.teach, lr=cfg.teach.lr / 2 ** (attempt - 1)))
+        run_lr = lr / 2 ** (attempt - 1)
         where = checkpoint_dir if attempt == 1 or checkpoint_dir is None else checkpoint_dir / f"retry{attempt}"
         try:
-            prompt, trained = train_teacher(backbone, task, run_cfg, seed, log_path, where, resume, dev)
+            prompt, trained = train(backbone, task, with_teacher_lr(cfg, depth, run_lr), seed, log_path, where,
+                                    resume, dev)
         except FloatingPointError as e:  # the training loss became non-finite: keep the initial prompt
-            prompt, trained = new_soft_prompt(backbone, cfg.prompt, cfg.seed), {"error": str(e)}
+            prompt, trained = fresh_teacher(backbone, cfg, depth), {"error": str(e)}
             final, dev_metrics, verdict = math.nan, {}, teacher_gate.failed_training(str(e))
         else:
-            final = prompt_dev_loss(backbone, prompt, splits["dev"], cfg)
-            dev_metrics = teacher_gate.score_split(backbone, prompt.weight, splits["dev"], cfg)
+            final = prompt_dev_loss(backbone, prompt, splits["dev"], cfg, depth)
+            dev_metrics = gate_score(backbone, prompt, splits["dev"], cfg, depth)
             verdict = teacher_gate.verdict(metric, dev_metrics[metric], baseline["dev"]["score"],
                                            teacher_gate.divergence(initial, final))
         if verdict["passed"]:
             break
         if attempt < attempts:
             print(f"teach gate: {spec['name']} failed ({verdict['why']}); retraining at lr "
-                  f"{cfg.teach.lr / 2 ** attempt:g}", flush=True)
+                  f"{lr / 2 ** attempt:g}", flush=True)
     metrics = {"dev": dev_metrics} if dev_metrics else {}
     if dev_metrics and "test" in splits:  # scored once, for the kept prompt; never part of the verdict
-        metrics["test"] = teacher_gate.score_split(backbone, prompt.weight, splits["test"], cfg)
-    gate = {**verdict, "mode": mode, "attempts": attempt, "lr": run_cfg.teach.lr}
+        metrics["test"] = gate_score(backbone, prompt, splits["test"], cfg, depth)
+    gate = {**verdict, "mode": mode, "attempts": attempt, "lr": run_lr}
     if not verdict["passed"]:
         fate = "excluded from distillation" if mode in teacher_gate.EXCLUDING else "still used (teach.gate: warn)"
         print(f"teach gate: {spec['name']} FAILED: {verdict['why']}; {fate}", flush=True)
@@ -162,7 +196,7 @@ def finite(loss: float) -> float | None:
 
 
 def write_gate_summary(folder: Path, mode: str, names: list[str]) -> list[dict]:
-    """DIR/teachers/gate.json: every teacher with its dev score, baseline and verdict; a warning when
+    """DIR/teachers[-deep]/gate.json: every teacher with its dev score, baseline and verdict; a warning when
     an excluding gate leaves no teacher for distillation."""
     from clinical_mpt import teacher_gate
     from clinical_mpt.data.jsonl import write_json
@@ -197,12 +231,8 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
         task = encoded_split(cfg, backbone.tokenizer, spec, "train")
         dev = encoded_split(cfg, backbone.tokenizer, spec, "dev") if cfg.teach.eval_every else None
         where = out / "checkpoints" / meta_stage("teach", depth) / spec["name"]
-        if depth == "input":
-            prompt, trained, gated = teach_and_gate(backbone, spec, task, cfg, cfg.seed + i, log_path, where, resume,
-                                                    dev)
-        else:  # the gate scores input-level prompts; deep teachers are not gated (yet)
-            prompt, trained = TRAIN_TEACHER[depth](backbone, task, cfg, cfg.seed + i, log_path, where, resume, dev)
-            gated = {}
+        prompt, trained, gated = teach_and_gate(backbone, spec, task, cfg, cfg.seed + i, log_path, where, resume,
+                                                dev, depth)
         if distributed.is_main():
             save_artifact(folder / spec["name"], {TEACHER_TENSOR[depth]: prompt.weight},
                           {"kind": "teacher", "method": TEACHER_METHOD[depth], "depth": depth,
@@ -213,7 +243,7 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
                           backbone.fingerprint)
         distributed.barrier()  # every rank sees the same finished teachers
     if distributed.is_main():
-        if cfg.teach.gate != "off" and depth == "input":
+        if cfg.teach.gate != "off":
             write_gate_summary(folder, cfg.teach.gate, [s["name"] for s in specs])
         common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
     distributed.barrier()
