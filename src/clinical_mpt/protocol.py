@@ -71,6 +71,13 @@ def adapt_method(trains_meta_prompt: bool) -> str:
     return adapt_rows(trains_meta_prompt)[0].name
 
 
+def runs_adapt_stage(cfg) -> bool:
+    """Whether `run` runs the adapt stage: only when the method that stage trains (`adapt_method`) is one
+    of the configured methods. Other MPT rows (e.g. mpt-full-prompt beside a u, v-only adapt stage) are
+    trained where evaluation needs them, through the same `fit_or_load`."""
+    return adapt_method(cfg.adapt.train_meta_prompt) in cfg.methods
+
+
 def settings(protocol, full_seed: int = 0) -> list[Setting]:
     """The settings of a `protocol` config; full data trains with `full_seed`, k0 with the first seed."""
     out = [Setting(None, full_seed)] if protocol.full_data else []

@@ -51,6 +51,21 @@ def test_a_given_meta_prompt_skips_teach_and_distill(two_runs):
     assert sorted(p.name for p in (given / "adapt").iterdir()) == ["full", "k4-s0"]
 
 
+def test_without_the_u_v_row_no_u_v_prompts_are_trained(two_runs, mini_suite, tmp_path, capsys):
+    """methods [mpt-full-prompt]: the adapt stage (which trains the u, v-only row) is skipped; evaluation
+    trains the P*, u, v prompts, and nothing else lands in adapt/."""
+    from clinical_mpt.cli import main
+
+    own, _, _ = two_runs
+    out = tmp_path / "full-prompt-only"
+    argv = _argv(mini_suite, out, f"adapt.meta_prompt={own / 'distill'}", "methods=[mpt-full-prompt]",
+                 "protocol.shots=[]")
+    assert main(argv) == 0
+    assert "adapt: " not in capsys.readouterr().out
+    assert sorted(p.name for p in (out / "adapt").iterdir()) == ["full-metaprompt"]
+    assert set(_results(out)["methods"]) == {"mpt-full-prompt"}
+
+
 def test_adapting_from_a_given_meta_prompt_scores_what_distilling_it_scores(two_runs):
     own, given, _ = two_runs
     a, b = _results(own)["methods"], _results(given)["methods"]

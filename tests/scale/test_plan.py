@@ -139,6 +139,11 @@ def test_the_plans_stages_follow_the_methods():
     assert plan_stages(load_config(tiny, ["methods=[deep-mpt-full-prompt]"])) == ["teach-deep", "distill-deep",
                                                                                    "evaluate"]
     assert plan_stages(load_config(tiny, ["methods=[pt,lora]"])) == ["evaluate"]
+    # the adapt stage trains one MPT row (u, v only unless adapt.train_meta_prompt): without that row it
+    # is skipped, and evaluation trains mpt-full-prompt itself (no unused u, v-only prompts)
+    assert plan_stages(load_config(tiny, ["methods=[mpt-full-prompt,pt]"])) == ["teach", "distill", "evaluate"]
+    assert plan_stages(load_config(tiny, ["methods=[mpt-full-prompt]", "adapt.train_meta_prompt=true"])) == [
+        "teach", "distill", "adapt", "evaluate"]
     assert plan_stages(both, "teach") == ["teach", "teach-deep"]
     assert plan_stages(both, "distill", "deep") == ["distill-deep"]
     assert plan_stages(load_config(tiny, ["methods=[pt]"]), "teach") == ["teach"]

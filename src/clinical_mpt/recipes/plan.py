@@ -18,8 +18,8 @@ from pathlib import Path
 
 from clinical_mpt.backbone_shapes import BackboneShape, builtin_shape, resolve_backbone, shape_from_hf_config
 from clinical_mpt.errors import ConfigError
-from clinical_mpt.methods.table import meta_prompt_depths, row
-from clinical_mpt.protocol import meta_stage, runs
+from clinical_mpt.methods.table import meta_prompt_depths
+from clinical_mpt.protocol import meta_stage, runs, runs_adapt_stage
 from clinical_mpt.roi import (
     DEFAULT_LORA_TARGETS,
     PEFT_STATE_BYTES,
@@ -77,14 +77,14 @@ SHARDINGS = ("none", "fsdp", "zero3")
 def plan_stages(cfg, command: str = "run", depth: str | None = None) -> list[str]:
     """The stages a command runs, as `run` and the teach / distill commands decide them: teach and distill
     per meta-prompt depth the methods start from ("teach", "distill"; "teach-deep", "distill-deep"), adapt
-    when an MPT row (artifacts in OUT/adapt/) is configured, then evaluate."""
+    when the MPT row it trains is configured (protocol.runs_adapt_stage), then evaluate."""
     depths = [depth] if depth else meta_prompt_depths(cfg.methods)
     if command in ("teach", "distill"):
         return [meta_stage(command, d) for d in depths or ["input"]]
     if command in ("adapt", "evaluate"):
         return [command]
     meta = [meta_stage(stage, d) for d in depths for stage in ("teach", "distill")]
-    adapt = ["adapt"] if any(row(m).artifacts == "adapt" for m in cfg.methods) else []
+    adapt = ["adapt"] if runs_adapt_stage(cfg) else []
     return meta + adapt + ["evaluate"]
 
 

@@ -26,7 +26,8 @@ def configure(parser) -> None:
 def main(args) -> int:
     if (code := common.launch_or_plan(args)) is not None:
         return code
-    from clinical_mpt.methods.table import meta_prompt_depths, row
+    from clinical_mpt.methods.table import meta_prompt_depths
+    from clinical_mpt.protocol import runs_adapt_stage
     from clinical_mpt.recipes.adapt import run_adapt
     from clinical_mpt.recipes.distill import run_distill
     from clinical_mpt.recipes.evaluate import run_evaluate
@@ -47,7 +48,7 @@ def main(args) -> int:
             continue
         run_teach(cfg, backbone, out, args.force, args.resume, depth)
         run_distill(cfg, backbone, out, args.force, args.resume, depth)
-    if any(row(m).artifacts == "adapt" for m in cfg.methods):  # the MPT rows' prompts live in OUT/adapt/
+    if runs_adapt_stage(cfg):  # its method is configured (the other MPT rows train in evaluate)
         run_adapt(cfg, backbone, out, args.force, args.resume)
     run_evaluate(cfg, backbone, out, args.force, started, args.resume)
     print(f"\nwrote {out / 'results.json'} in {time.time() - started:.0f}s")
