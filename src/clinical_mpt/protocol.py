@@ -71,11 +71,23 @@ def adapt_method(trains_meta_prompt: bool) -> str:
     return adapt_rows(trains_meta_prompt)[0].name
 
 
+def adapt_setting(cfg) -> Setting:
+    """The setting the `adapt` stage trains in: full data (seeded with `seed`), or `adapt.shots` examples
+    drawn with `adapt.shot_seed`, as `evaluate` seeds that setting."""
+    shots = cfg.adapt.shots
+    return Setting(shots, cfg.seed if shots is None else cfg.adapt.shot_seed)
+
+
 def runs_adapt_stage(cfg) -> bool:
-    """Whether `run` runs the adapt stage: only when the method that stage trains (`adapt_method`) is one
-    of the configured methods. Other MPT rows (e.g. mpt-full-prompt beside a u, v-only adapt stage) are
-    trained where evaluation needs them, through the same `fit_or_load`."""
-    return adapt_method(cfg.adapt.train_meta_prompt) in cfg.methods
+    """Whether `run` runs the adapt stage: only when evaluation uses what it trains, i.e. a configured row
+    evaluates the artifacts of the stage's method (`adapt_method`: mpt, or mpt-full-prompt under
+    `adapt.train_meta_prompt`; mpt-vectors shares mpt's) in the stage's setting, and, for a k-shot
+    setting, `protocol.shot_steps` does not re-configure that training. Other MPT prompts are trained
+    where evaluation needs them, through the same `fit_or_load`."""
+    owner, setting = adapt_method(cfg.adapt.train_meta_prompt), adapt_setting(cfg)
+    if setting.shots and cfg.protocol.shot_steps:  # evaluate trains k-shot prompts with other steps (keys)
+        return False
+    return any(row(m).artifact_owner == owner and s == setting for m, s in runs(cfg))
 
 
 def settings(protocol, full_seed: int = 0) -> list[Setting]:

@@ -85,7 +85,7 @@ def is_used(mode: str, config: dict) -> bool:
 
 
 def summary_rows(folder: Path, names: list[str]) -> list[dict]:
-    """One row per teacher of DIR/teachers: {"task", "metric", "dev_score", "majority", "dev_loss",
+    """One row per teacher of DIR/teachers (or DIR/teachers-deep): {"task", "metric", "dev_score", "majority", "dev_loss",
     "passed", "why", "attempts"} read from its config.json (None where it recorded nothing)."""
     rows = []
     for name in names:
@@ -101,7 +101,7 @@ def summary_rows(folder: Path, names: list[str]) -> list[dict]:
 
 def used_teachers(mode: str, folder: Path, specs: list[dict]) -> tuple[list[dict], list[dict]]:
     """(the specs of the teachers distillation uses, [{"task", "why"}] of those the gate excluded),
-    read from each teacher's config.json in `folder` (DIR/teachers)."""
+    read from each teacher's config.json in `folder` (DIR/teachers or DIR/teachers-deep)."""
     used, excluded = [], []
     for spec in specs:
         path = folder / spec["name"] / "config.json"  # a missing teacher is reported by load_artifact later

@@ -150,7 +150,7 @@ def test_deep_teachers_are_gated_like_input_ones(tiny_backbone, mini_suite, tmp_
     from clinical_mpt.artifacts import load_artifact as load
     from clinical_mpt.data.suite import load_suite, select_tasks
     from clinical_mpt.recipes.distill import run_distill
-    from clinical_mpt.recipes.teach import encoded_split, run_teach
+    from clinical_mpt.recipes.teach import encoded_split, fresh_teacher, prompt_dev_loss, run_teach
     from clinical_mpt.teacher_gate import score_split
 
     cfg = _cfg(mini_suite, "teach.gate=retrain", "deep.teach_lr=0.02")
@@ -162,6 +162,13 @@ def test_deep_teachers_are_gated_like_input_ones(tiny_backbone, mini_suite, tmp_
     assert not ner["gate"]["passed"] and ner["gate"]["attempts"] == 2 and ner["gate"]["lr"] == 0.01
     assert ner["metrics"]["dev"]["f1"] == 0.0 and set(ner["majority"]) == {"dev", "test"}
     assert "med_ner failed" in capsys.readouterr().out  # then "retraining at lr 0.01"
+    log = [json.loads(line) for line in (tmp_path / "teachers-deep" / "log.jsonl").read_text().splitlines()]
+    firsts = [r["lr"] for r in log if r.get("stage") == "teach-deep med_ner" and r.get("step") == 1]
+    assert len(firsts) == 2 and math.isclose(firsts[1], firsts[0] / 2)  # the retry really trained at half the rate
+    ner_spec = select_tasks(load_suite(mini_suite), "source", ["med_ner"])[0]
+    ner_dev = encoded_split(cfg, tiny_backbone.tokenizer, ner_spec, "dev")
+    start = prompt_dev_loss(tiny_backbone, fresh_teacher(tiny_backbone, cfg, "deep"), ner_dev, cfg, "deep")
+    assert ner["dev_loss"]["initial"] == round(start, 6)  # the deep start, through the KV cache
     tensors, nli = load(tmp_path / "teachers-deep" / "problem_nli")
     spec = select_tasks(load_suite(mini_suite), "source", ["problem_nli"])[0]
     dev = encoded_split(cfg, tiny_backbone.tokenizer, spec, "dev")

@@ -144,6 +144,10 @@ def test_the_plans_stages_follow_the_methods():
     assert plan_stages(load_config(tiny, ["methods=[mpt-full-prompt,pt]"])) == ["teach", "distill", "evaluate"]
     assert plan_stages(load_config(tiny, ["methods=[mpt-full-prompt]", "adapt.train_meta_prompt=true"])) == [
         "teach", "distill", "adapt", "evaluate"]
+    assert "adapt" in plan_stages(load_config(tiny, ["methods=[mpt-vectors]"]))  # evaluates mpt's prompts as is
+    # the stage trains full data; a k-shot-only protocol never evaluates what it would train
+    assert "adapt" not in plan_stages(load_config(tiny, ["methods=[mpt]", "protocol.full_data=false",
+                                                         "protocol.shots=[4]"]))
     assert plan_stages(both, "teach") == ["teach", "teach-deep"]
     assert plan_stages(both, "distill", "deep") == ["distill-deep"]
     assert plan_stages(load_config(tiny, ["methods=[pt]"]), "teach") == ["teach"]

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from clinical_mpt import distributed
-from clinical_mpt.protocol import Setting, adapt_method, artifact_dir
+from clinical_mpt.protocol import adapt_method, adapt_setting, artifact_dir
 from clinical_mpt.recipes import common
 
 
@@ -28,9 +28,8 @@ def run_adapt(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
     from clinical_mpt.data.suite import load_suite, select_tasks
     from clinical_mpt.recipes.fit import fit_or_load, method_context
 
-    acfg = cfg.adapt
-    method = adapt_method(acfg.train_meta_prompt)
-    setting = Setting(acfg.shots, cfg.seed if acfg.shots is None else acfg.shot_seed)  # as `evaluate` seeds it
+    method = adapt_method(cfg.adapt.train_meta_prompt)
+    setting = adapt_setting(cfg)  # as `evaluate` seeds it
     folder = artifact_dir(out, method, setting)
     if force and folder.exists() and distributed.is_main():
         for cfg_file in folder.glob("*/config.json"):

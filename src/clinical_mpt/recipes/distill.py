@@ -143,8 +143,8 @@ def gated_sources(cfg, out: Path, specs: list[dict], depth: str = "input") -> tu
               flush=True)
     if not used:
         raise ConfigError(f"teach.gate={cfg.teach.gate}: no teacher passed the teacher-quality gate (see "
-                          f"{folder / 'gate.json'}); train the teachers longer (teach.steps, teach.lr or "
-                          "deep.teach_lr) "
+                          f"{folder / 'gate.json'}); train the teachers longer (teach.steps, "
+                          f"{'teach.lr' if depth == 'input' else 'deep.teach_lr'}) "
                           "or set teach.gate=warn to distil from every teacher anyway")
     return used, excluded
 

@@ -186,7 +186,8 @@ def format_plan(plan: dict, cfg) -> str:
                              f"{human_count(p['deep_distill_trainable'])} parameters, {t.steps} steps "
                              f"(batch {t.batch_size}, lr {cfg.deep.distill_lr:g})",
              "adapt": f"{len(plan['targets'])} targets x {cfg.adapt.train.steps} steps (batch "
-                      f"{cfg.adapt.train.batch_size}), {human_count(p['task_factors'])} parameters per task (u, v)",
+                      f"{cfg.adapt.train.batch_size}), {human_count(p['task_factors'])} parameters per task (u, v)"
+                      + (" + P*" if cfg.adapt.train_meta_prompt else ""),
              "evaluate": f"{len(plan['evaluations'])} (method, setting) runs x {len(plan['targets'])} targets, "
                          f"split {cfg.eval.split}: " + "; ".join(
                              f"{method} {', '.join(s for a, s in plan['evaluations'] if a == method)}"

@@ -3,10 +3,15 @@ With `adapt.meta_prompt` set (an existing distilled P*), teach and distill are s
 
 teach and distill run once per meta-prompt depth some configured method starts from (methods/table.py
 `meta_prompt`): input (OUT/teachers, OUT/distill) for the MPT rows, deep (OUT/teachers-deep,
-OUT/distill-deep) for the deep-mpt rows; adapt (OUT/adapt/) runs when an MPT row is configured.
+OUT/distill-deep) for the deep-mpt rows; adapt (OUT/adapt/) runs when evaluation uses what it trains
+(protocol.runs_adapt_stage: its method, mpt or, under adapt.train_meta_prompt, mpt-full-prompt, is
+configured in its setting); the other MPT prompts are trained by evaluate.
 
 A stage that already finished with the same config is skipped (its `stage.json` records a hash of
-the config sections it depends on); `--force` re-runs everything.
+the config sections it depends on). `--force` re-runs teach, distill and adapt and re-scores every
+evaluation; the target prompts evaluate trains itself (baselines, and MPT prompts the adapt stage does
+not train) are reloaded when their key matches: delete OUT/targets/<method> or OUT/adapt/<variant> to
+retrain them.
 
     clinical-mpt run CONFIG [KEY=VALUE ...] [--out DIR] [--force]
 """

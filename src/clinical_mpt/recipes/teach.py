@@ -203,7 +203,7 @@ def write_gate_summary(folder: Path, mode: str, names: list[str]) -> list[dict]:
 
     rows = teacher_gate.summary_rows(folder, names)
     write_json(folder / "gate.json", {"mode": mode, "teachers": rows})
-    if mode in teacher_gate.EXCLUDING and rows and not any(r["passed"] for r in rows):
+    if mode in teacher_gate.EXCLUDING and rows and not any(r["passed"] is not False for r in rows):  # None: no verdict, used
         print(f"teach gate: no teacher passed (see {folder / 'gate.json'}); distillation will stop. Train longer, "
               "or set teach.gate=warn to distil from every teacher anyway", flush=True)
     return rows
