@@ -109,3 +109,14 @@ def test_method_teacher_adds_the_teachers_alone_even_before_the_targets_are_adap
     assert lib.names() == sorted(t.name for t in (scored_run / "teachers").iterdir() if t.is_dir())
     assert {lib.entry_config(n)["method"] for n in lib.names()} == {"teacher"}
     assert all(set(lib.entry_config(n)["majority"]) == {"dev", "test"} for n in lib.names())
+
+
+def test_method_teacher_adds_only_the_named_tasks(scored_run, library_cli, tmp_path):
+    teachers = sorted(t.name for t in (scored_run / "teachers").iterdir() if t.is_dir())
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(scored_run), "--method", "teacher",
+                        "--tasks", teachers[0]]) == 0
+    assert Library.open(lib).names() == [teachers[0]]
+    with pytest.raises(LibraryError, match="no teacher prompts for nope"):
+        library_cli(["add", str(tmp_path / "y"), "--from-run", str(scored_run), "--method", "teacher",
+                     "--tasks", "nope"])

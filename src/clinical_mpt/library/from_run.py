@@ -217,12 +217,13 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
                      teachers: bool = False, method: str = "mpt") -> RunPrompts:
     """The target prompts of `run` (MPT adapted with `variant`, or the `pt`, `prefix`, `deep-mpt` or
     `deep-mpt-full-prompt` targets of that setting), plus its source-task teachers when `teachers`;
-    method "teacher" / "teacher-deep": the input-level / deep teachers alone. All must share one backbone fingerprint."""
+    method "teacher" / "teacher-deep": the input-level / deep teachers alone (`tasks` then names source
+    tasks). All must share one backbone fingerprint."""
     run = Path(run)
     cfg, command = read_run_config(run)
     split = eval_split(run, cfg)
     if method in TEACHER_DEPTHS:  # the source-task teachers alone (input level or deep)
-        entries = single_prompt_entries(teachers_dir(run, TEACHER_DEPTHS[method]), "teacher", None, split,
+        entries = single_prompt_entries(teachers_dir(run, TEACHER_DEPTHS[method]), "teacher", tasks, split,
                                         command, run, None)
     elif method == "mpt":
         entries = mpt_entries(run, variant, tasks, split, command)
