@@ -174,3 +174,14 @@ def test_teacher_deep_adds_the_deep_teachers_as_their_prefixes(deep_run, library
         tensors, _ = load_artifact(deep_run / "teachers-deep" / name)
         entry = lib.load(name)
         assert entry.config["method"] == "teacher" and torch.equal(entry.prompt, tensors["prefix"])
+
+
+def test_teacher_deep_adds_only_the_named_tasks_and_never_the_input_teachers(deep_run, library_cli, tmp_path):
+    deep_run = shutil.copytree(deep_run, tmp_path / "run")
+    shutil.copytree(deep_run / "targets" / "prefix" / "full", deep_run / "teachers-deep")
+    shutil.copytree(deep_run / "targets" / "prefix" / "full", deep_run / "teachers")  # input teachers, same names
+    first = sorted(p.name for p in (deep_run / "teachers-deep").iterdir() if p.is_dir())[0]
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(deep_run), "--method", "teacher-deep",
+                        "--tasks", first, "--teachers"]) == 0  # --teachers adds nothing more: no name clash
+    assert Library.open(lib).names() == [first]

@@ -40,7 +40,7 @@ def configure(parser) -> None:
                         "teacher-deep: only the run's input-level / deep source-task teachers (also from a "
                         "run whose targets are not adapted yet)")
     p.add_argument("--tasks", help="comma-separated tasks: target tasks, or source tasks with --method "
-                   "teacher|teacher-deep (default: all of the run)")
+                   "teacher|teacher-deep (default: all of the run; --teachers still adds every teacher)")
     p.add_argument("--teachers", action="store_true", help="also add the run's source-task teacher prompts")
     p.add_argument("--replace", action="store_true", help="overwrite entries that already exist")
     p.add_argument("--min-score", type=float, metavar="X",

@@ -234,7 +234,7 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
     else:
         raise LibraryError(f"--method: {method!r} is not mpt, pt or one of "
                            f"{', '.join([*DEEP_ENTRY_KINDS, *TEACHER_DEPTHS])}")
-    if teachers and method != "teacher":
+    if teachers and method not in TEACHER_DEPTHS:  # teacher-deep with --teachers: the deep ones, not both
         entries += single_prompt_entries(teachers_dir(run), "teacher", None, split, command, run, None)
     if not entries:
         raise LibraryError(f"{run}: no prompts to add")
