@@ -10,6 +10,7 @@ from the generators' vocabulary. Predictions go through the same path as `clinic
 
 Prints one JSON object per scored task, one per line:
     {"task": "med_ner", "data": "med_ner.jsonl", "n": 45, "metric": "f1", "score": 0.41, "goal": 0.6}
+NLI lines add "confusion": {gold label: {predicted label: count}}.
 By default the NER file is scored with the library's `med_ner` entry and the NLI file with every NLI
 entry of the library; `--ner-task` / `--nli-task` choose others.
 """
@@ -82,7 +83,22 @@ def score_task(engine, task: str, type_: str, rows: list[dict]) -> dict:
     preds = engine.predict([Request(task, row, row["id"]) for row in rows])
     metrics = score_predictions(type_, rows, preds)
     data, metric, goal = CHECKS[type_]
-    return {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "goal": goal}
+    out = {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "goal": goal}
+    if type_ == "nli":
+        out["confusion"] = confusion(rows, preds)
+    return out
+
+
+def confusion(rows: list[dict], preds: list[dict]) -> dict[str, dict[str, int]]:
+    """{gold label: {predicted label: count}} over the NLI labels; a prediction without a valid label
+    (possible when generating) counts under "other"."""
+    from clinical_mpt.data.canonical import NLI_LABELS
+
+    table = {gold: dict.fromkeys((*NLI_LABELS, "other"), 0) for gold in NLI_LABELS}
+    for row, pred in zip(rows, preds, strict=True):
+        label = pred.get("label") if isinstance(pred, dict) else None
+        table[row["label"]][label if label in NLI_LABELS else "other"] += 1
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,8 +87,12 @@ def test_script_prints_one_json_object_per_task(tmp_path):
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["task"] for r in results] == ["med_ner", "mednli_meds", "radnli"]
     for r in results:
-        assert set(r) == {"task", "data", "n", "metric", "score", "goal"}
+        assert set(r) - {"confusion"} == {"task", "data", "n", "metric", "score", "goal"}
         assert 0.0 <= r["score"] <= 1.0 and r["goal"] == 0.6
+    for r in results[1:]:   # NLI: the confusion table adds up to n, its diagonal to the accuracy
+        table = r["confusion"]
+        assert sum(sum(row.values()) for row in table.values()) == r["n"]
+        assert sum(table[label][label] for label in table) == round(r["score"] * r["n"])
     assert (results[0]["metric"], results[0]["n"]) == ("f1", 45)
     assert all((r["metric"], r["n"]) == ("accuracy", 45) for r in results[1:])
 
@@ -108,3 +112,15 @@ def test_script_refuses_an_entry_of_the_wrong_type(tmp_path):
         real_text_check.chosen_tasks(lib, "radnli", [])
     with pytest.raises(ConfigError, match="no entry 'scinli'"):
         real_text_check.chosen_tasks(lib, "", ["scinli"])
+
+
+def test_confusion_counts_gold_against_predicted_labels():
+    sys.path.insert(0, str(BENCHMARKS))
+    import real_text_check
+
+    rows = [{"label": "entailment"}, {"label": "entailment"}, {"label": "neutral"}, {"label": "contradiction"}]
+    preds = [{"label": "entailment"}, {"label": "contradiction"}, {"label": "maybe"}, {"generation": ""}]
+    table = real_text_check.confusion(rows, preds)
+    assert table["entailment"] == {"entailment": 1, "neutral": 0, "contradiction": 1, "other": 0}
+    assert table["neutral"]["other"] == 1 and table["contradiction"]["other"] == 1
+    assert sum(sum(r.values()) for r in table.values()) == 4

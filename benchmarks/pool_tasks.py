@@ -1,0 +1,94 @@
+"""Copy a task suite and add one source task that pools the splits of several tasks of one type.
+
+Used for the NLI real-text experiment (docs/results/README.md, "The real-text check"): one NLI prompt
+trained on every synthetic NLI task at once (history, medication, lab, radiology and trial-abstract
+premises) instead of one topic, to see whether topic variety alone carries over to hand-written pairs.
+
+    python benchmarks/pool_tasks.py --suite runs/suite --out runs/nli-pool-suite --name nli_pool \\
+        mednli_history mednli_meds mednli_labs radnli scinli
+    clinical-mpt teach configs/study-cpu.yaml --out runs/nli-pool --depth deep \\
+        data.suite=runs/nli-pool-suite 'data.source_tasks=[nli_pool]' teach.steps=300 teach.eval_every=50
+
+The pooled task's train/dev/test splits are the named tasks' splits concatenated and shuffled with
+`--seed` (deterministic), each row's `task` renamed. Every other task is copied unchanged, so the
+copy is still the same synthetic suite (same version) plus one task; suite.json lists the pooled task
+last with `"pooled_from"` naming its parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+SPLITS = ("train", "dev", "test")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("tasks", nargs="+", metavar="TASK", help="tasks to pool (all of one type)")
+    p.add_argument("--suite", required=True, metavar="DIR", help="suite folder to copy (holds suite.json)")
+    p.add_argument("--out", required=True, metavar="DIR", help="new suite folder (must not exist)")
+    p.add_argument("--name", required=True, help="name of the pooled source task")
+    p.add_argument("--instruction", help="its instruction (default: the first pooled task's)")
+    p.add_argument("--seed", type=int, default=0, help="shuffle seed")
+    return p.parse_args(argv)
+
+
+def pooled_spec(suite: dict, tasks: list[str], name: str, instruction: str | None) -> dict:
+    """The suite.json entry of the pooled task; ConfigError on unknown tasks, mixed types or a taken name."""
+    from clinical_mpt.errors import ConfigError
+
+    by_name = {t["name"]: t for t in suite["tasks"]}
+    unknown = [t for t in tasks if t not in by_name]
+    if unknown:
+        raise ConfigError(f"no task {', '.join(unknown)} in the suite; tasks: {', '.join(by_name)}")
+    if name in by_name:
+        raise ConfigError(f"the suite already has a task named {name!r}")
+    types = sorted({by_name[t]["type"] for t in tasks})
+    if len(types) != 1:
+        raise ConfigError(f"pooled tasks must share one type (got {', '.join(types)})")
+    first = by_name[tasks[0]]
+    return {"name": name, "type": types[0], "role": "source", "style": first.get("style", ""),
+            "description": f"{', '.join(tasks)} pooled", "instruction": instruction or first.get("instruction", ""),
+            "labels": first.get("labels", []), "pooled_from": list(tasks)}
+
+
+def pool(suite_dir: Path, out_dir: Path, tasks: list[str], name: str, instruction: str | None = None,
+         seed: int = 0) -> dict:
+    """Write the copy with the pooled task to `out_dir`; return its suite.json content."""
+    from clinical_mpt.data.jsonl import read_jsonl, write_json, write_jsonl
+    from clinical_mpt.data.suite import load_suite
+    from clinical_mpt.errors import ConfigError
+
+    if out_dir.exists():
+        raise ConfigError(f"{out_dir} exists; pick a new folder")
+    suite = load_suite(suite_dir)
+    spec = pooled_spec(suite, tasks, name, instruction)
+    roles = {t["name"]: t["role"] for t in suite["tasks"]}
+    shutil.copytree(suite_dir, out_dir)
+    rng, sizes = random.Random(seed), {}
+    for split in SPLITS:
+        rows = [dict(r, task=name) for t in tasks for r in read_jsonl(suite_dir / roles[t] / t / f"{split}.jsonl")]
+        rng.shuffle(rows)
+        write_jsonl(out_dir / "source" / name / f"{split}.jsonl", rows)
+        sizes[split] = len(rows)
+    suite["tasks"].append(dict(spec, sizes=sizes))
+    write_json(out_dir / "suite.json", suite)
+    return suite
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    suite = pool(Path(args.suite), Path(args.out), args.tasks, args.name, args.instruction, args.seed)
+    print(json.dumps({"out": args.out, "task": suite["tasks"][-1]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
