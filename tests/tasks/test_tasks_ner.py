@@ -2,7 +2,7 @@
 
 import pytest
 
-from clinical_mpt.tasks.ner import NER, find_span
+from clinical_mpt.tasks.ner import NER, find_span, ground
 from clinical_mpt.tasks.normalize import normalize_mention
 
 TEXT = "Metformin 500 mg daily and aspirin."
@@ -39,8 +39,7 @@ def test_parse_tolerates_junk_and_finds_offsets():
     assert pred["entities"] == [
         {"type": "drug", "text": "Metformin", "start": 0, "end": 9},   # case-insensitive match, text's spelling
         {"type": "Drug", "text": "aspirin", "start": 27, "end": 34},
-        {"type": "Drug", "text": "heparin"},                           # not in the text: no offsets
-    ]
+    ]                                                                  # heparin: not in the text, dropped
     assert NER.parse(" None.", ex)["entities"] == []
     assert NER.parse("", ex)["entities"] == []
 
@@ -109,3 +108,24 @@ def test_score_tolerates_malformed_prediction_rows():
         assert NER.score(g, [bad])["f1"] == 0.0
     with pytest.raises(ValueError):
         NER.score(g, [])
+
+
+def test_parse_keeps_only_mentions_the_text_holds():
+    """Slots a small model fills with words from nowhere are dropped; a mention with edge punctuation or
+    another case or spacing is grounded to the text's own span, so no mention that could score is lost."""
+    ex = gold("1", "Lovenox 40 mg SQ daily for DVT ppx.", [])
+    pred = NER.parse(" Drug: Lovenox; Strength: 40  MG; Route: subcutaneous; Frequency: (daily.; Drug: Drug", ex)
+    assert pred["entities"] == [{"type": "Drug", "text": "Lovenox", "start": 0, "end": 7},
+                                {"type": "Strength", "text": "40 mg", "start": 8, "end": 13},
+                                {"type": "Frequency", "text": "daily", "start": 17, "end": 22}]
+    assert NER.parse(" Drug: aspirin", {"id": "2"})["entities"] == []      # no text: nothing to ground in
+
+
+def test_grounding_never_drops_a_mention_that_matches_a_gold_span():
+    text = "Pt on Metoprolol  Tartrate 25 mg PO b.i.d., (ASA 81)."
+    for start, end in ((6, 26), (27, 32), (36, 42), (46, 52), (45, 48)):
+        gold_key = normalize_mention(text[start:end])
+        for variant in (text[start:end], gold_key, gold_key.upper() + ".", f"({gold_key})", gold_key.replace(" ", "   ")):
+            span = ground(text, variant)
+            assert span is not None and normalize_mention(text[span[0]:span[1]]) == gold_key, variant
+    assert ground(text, "warfarin") is None and ground(text, "...") is None

@@ -8,11 +8,12 @@ import pytest
 from clinical_mpt.tasks import TASK_TYPES, get_task_type
 from clinical_mpt.tasks.pairs import split_pairs, until_repeat
 
-NER_EX = {"id": "1", "text": "Started metoprolol 25 mg PO bid; aspirin 81 mg daily."}
+NER_EX = {"id": "1", "text": "Started metoprolol 25 mg PO bid, daily; aspirin 81 mg daily."}
 
 
-def ner_pairs(generated: str) -> list[tuple[str, str]]:
-    return [(e["type"], e["text"]) for e in get_task_type("ner").parse(generated, NER_EX)["entities"]]
+def ner_pairs(generated: str, ex: dict = NER_EX) -> list[tuple[str, str]]:
+    """(type, mention) of the parsed entities (mentions are grounded in `ex`'s text)."""
+    return [(e["type"], e["text"]) for e in get_task_type("ner").parse(generated, ex)["entities"]]
 
 
 @pytest.mark.parametrize("generated,expected", [
@@ -96,4 +97,5 @@ def test_a_comma_never_splits_a_pair_into_malformed_parts():
     out = re_.parse(target, {"id": "r"})
     assert [(r["type"], r["head"]["text"], r["tail"]["text"]) for r in out["relations"]] == [
         ("VM", "dP lt0K,T:", "U1 P"), ("BP", "a", "b")]
-    assert ner_pairs(" Drug: metoprolol, Strength:") == [("Drug", "metoprolol, Strength:")]
+    assert ner_pairs(" Drug: metoprolol, Strength:", {"id": "n", "text": "metoprolol, Strength: unknown"}) == [
+        ("Drug", "metoprolol, Strength:")]

@@ -5,8 +5,11 @@ Target:  " Drug: metformin; Strength: 500 mg"   (entities in order, `Type: menti
          " none"                                 (no entities)
 Parse:   split the first line on ";" (and on a "," that starts another `Type:` pair, a small model's
          near-miss), drop a looping tail from the first repeated pair on (tasks/pairs.py), and split
-         each piece at its first ":" into type and mention; malformed pieces are skipped. A mention found in the text (first occurrence; exact case preferred,
-         whitespace-flexible) gets `start`/`end` and the text's own spelling.
+         each piece at its first ":" into type and mention; malformed pieces are skipped. Every mention
+         is grounded: found in the text (first occurrence; exact case preferred, whitespace-flexible,
+         edge punctuation ignored) it gets `start`/`end` and the text's own spelling; not found, it is
+         dropped (a small model fills slots with words the text does not hold: they could only be
+         false positives, since a gold mention is a span of the text).
 Score:   micro precision / recall / f1 over per-example sets of (normalised type, normalised mention),
          plus `span_f1` over (normalised type, start, end) when any prediction carries offsets.
 Not representable: types containing ":" or ";", mentions containing ";" or a comma followed by
@@ -72,6 +75,13 @@ def find_span(text: str, mention: str) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
+def ground(text: str, mention: str) -> tuple[int, int] | None:
+    """The span of `mention` in `text` (`find_span`), or of its normalised form (edge punctuation cut),
+    so that every mention that could score, one whose normalised form equals a gold mention's, is found;
+    None when the text does not hold it."""
+    return find_span(text, mention) or find_span(text, normalize_mention(mention))
+
+
 def parse(generated: str, ex: dict) -> dict:
     """-> {"id": ex["id"], "entities": [{"type", "text", "start"?, "end"?}, ...]}; never raises."""
     pieces = answer_pieces(generated, well_formed)
@@ -84,11 +94,12 @@ def parse(generated: str, ex: dict) -> dict:
         ent = {"type": type_.strip(), "text": mention.strip()}
         if not sep or not ent["type"] or not normalize_mention(ent["text"]) or _key(ent) in seen:
             continue
+        span = ground(text, ent["text"])
+        if span is None:   # not in the text: a made-up mention can only be a false positive
+            continue
         seen.add(_key(ent))
-        span = find_span(text, ent["text"])
-        if span is not None:
-            ent["start"], ent["end"] = span
-            ent["text"] = text[span[0]:span[1]]
+        ent["start"], ent["end"] = span
+        ent["text"] = text[span[0]:span[1]]
         entities.append(ent)
     return {"id": ex.get("id"), "entities": entities}
 
