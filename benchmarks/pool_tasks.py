@@ -26,8 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-SPLITS = ("train", "dev", "test")
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -62,19 +60,20 @@ def pooled_spec(suite: dict, tasks: list[str], name: str, instruction: str | Non
 def pool(suite_dir: Path, out_dir: Path, tasks: list[str], name: str, instruction: str | None = None,
          seed: int = 0) -> dict:
     """Write the copy with the pooled task to `out_dir`; return its suite.json content."""
-    from clinical_mpt.data.jsonl import read_jsonl, write_json, write_jsonl
-    from clinical_mpt.data.suite import load_suite
+    from clinical_mpt.data.jsonl import write_json, write_jsonl
+    from clinical_mpt.data.suite import load_split, load_suite
+    from clinical_mpt.data.synth.suite import SPLITS
     from clinical_mpt.errors import ConfigError
 
     if out_dir.exists():
         raise ConfigError(f"{out_dir} exists; pick a new folder")
     suite = load_suite(suite_dir)
     spec = pooled_spec(suite, tasks, name, instruction)
-    roles = {t["name"]: t["role"] for t in suite["tasks"]}
+    parts = [next(t for t in suite["tasks"] if t["name"] == part) for part in tasks]
     shutil.copytree(suite_dir, out_dir)
     rng, sizes = random.Random(seed), {}
     for split in SPLITS:
-        rows = [dict(r, task=name) for t in tasks for r in read_jsonl(suite_dir / roles[t] / t / f"{split}.jsonl")]
+        rows = [dict(r, task=name) for part in parts for r in load_split(suite_dir, part, split).examples]
         rng.shuffle(rows)
         write_jsonl(out_dir / "source" / name / f"{split}.jsonl", rows)
         sizes[split] = len(rows)

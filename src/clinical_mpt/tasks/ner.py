@@ -83,7 +83,7 @@ def ground(text: str, mention: str) -> tuple[int, int] | None:
 
 
 def parse(generated: str, ex: dict) -> dict:
-    """-> {"id": ex["id"], "entities": [{"type", "text", "start"?, "end"?}, ...]}; never raises."""
+    """-> {"id": ex["id"], "entities": [{"type", "text", "start", "end"}, ...]}; never raises."""
     pieces = answer_pieces(generated, well_formed)
     text = ex.get("text") if isinstance(ex.get("text"), str) else ""
     entities, seen = [], set()
