@@ -173,6 +173,42 @@ def test_missing_and_invalid_files(tmp_path):
         load_config(bad)
 
 
+def test_base_config_is_extended_section_by_section(tmp_path):
+    (tmp_path / "parent.yaml").write_text(
+        "name: parent\nteach: {steps: 80, lr: 0.3}\nmethods: [pt, mpt]\nprotocol: {shots: [16], shot_methods: [pt]}\n")
+    (tmp_path / "sub").mkdir()
+    child = tmp_path / "sub" / "child.yaml"
+    child.write_text("base: ../parent.yaml\nname: child\nteach: {lr: 0.1}\nmethods: [pt]\n")
+    cfg = load_config(child)
+    assert cfg.name == "child"
+    assert (cfg.teach.steps, cfg.teach.lr) == (80, 0.1)  # a section merges key by key
+    assert cfg.methods == ["pt"]                          # a list replaces
+    assert cfg.protocol.shots == [16]
+    assert load_config(child, ["teach.steps=5"]).teach.steps == 5  # overrides apply last
+    grandchild = tmp_path / "grandchild.yaml"
+    grandchild.write_text("base: sub/child.yaml\nteach: {warmup_steps: 3}\n")
+    cfg = load_config(grandchild)
+    assert (cfg.name, cfg.teach.steps, cfg.teach.lr, cfg.teach.warmup_steps) == ("child", 80, 0.1, 3)
+
+
+def test_base_config_errors(tmp_path):
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("base: b.yaml\n")
+    b.write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_config(a)
+    a.write_text("base: missing.yaml\n")
+    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
+        load_config(a)
+    a.write_text("base: [b.yaml]\n")
+    with pytest.raises(ConfigError, match="base: expected the path"):
+        load_config(a)
+    b.write_text("- not a mapping\n")
+    a.write_text("base: b.yaml\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(a)
+
+
 def test_lambda_yaml_alias(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("distill:\n  lambda: 0.25\n")

@@ -362,17 +362,50 @@ def apply_override(data: dict, override: str) -> None:
     node[parts[-1]] = _Override(raw, parsed)
 
 
+BASE_KEY = "base"  # a config file's `base: other.yaml`: the file it extends (a path relative to it)
+
+
+def merge_config_dicts(base: dict, child: dict) -> dict:
+    """`child` over `base`: mappings merge key by key, anything else (lists included) replaces."""
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config_dicts(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_file(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """A YAML config file's mapping, merged over the file its `base:` names (recursively)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
+        raise ConfigError(f"{path}: invalid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    if BASE_KEY not in data:
+        return data
+    base = data.pop(BASE_KEY)
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: base: expected the path of the config file this one extends")
+    base_path = (path.parent / base).resolve()
+    chain = (*chain, path.resolve())
+    if base_path in chain:
+        raise ConfigError(f"{path}: base: {base} extends itself "
+                          f"({' -> '.join(str(p) for p in (*chain, base_path))})")
+    return merge_config_dicts(read_config_file(base_path, chain), data)
+
+
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
-    """Read a YAML run config (or the defaults when `path` is None) and apply overrides."""
-    data = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
-            raise ConfigError(f"{path}: invalid YAML ({e})") from None
+    """Read a YAML run config (or the defaults when `path` is None) and apply overrides.
+
+    A config may start with `base: other.yaml` (relative to its own folder): it then holds only what
+    differs from that file, section by section (lists replace, they do not append).
+    """
+    data = {} if path is None else read_config_file(Path(path))
     for o in overrides:
         apply_override(data, o)
     try:
