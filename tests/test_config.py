@@ -10,7 +10,8 @@ import yaml
 from clinical_mpt.config import RunConfig, TrainConfig, dump_config, load_config, to_dict
 from clinical_mpt.errors import ConfigError
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
 def test_defaults_load():
@@ -195,7 +196,7 @@ def test_base_config_errors(tmp_path):
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("base: b.yaml\n")
     b.write_text("base: a.yaml\n")
-    with pytest.raises(ConfigError, match="extends itself"):
+    with pytest.raises(ConfigError, match=r"form a cycle \(a.yaml -> b.yaml -> a.yaml\)"):
         load_config(a)
     a.write_text("base: missing.yaml\n")
     with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
@@ -207,6 +208,32 @@ def test_base_config_errors(tmp_path):
     a.write_text("base: b.yaml\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(a)
+    for bad in ('"a\\0b"', "x" * 5000):  # a null byte, a name too long for the file system
+        a.write_text(f"base: {bad}\n")
+        with pytest.raises(ConfigError, match="base"):
+            load_config(a)
+    b.write_text("teach: {stepz: 3}\n")  # an error inside the base names the chain
+    a.write_text("base: b.yaml\n")
+    with pytest.raises(ConfigError, match=r"a.yaml \(extends b.yaml\): teach.stepz: unknown key"):
+        load_config(a)
+    with pytest.raises(ConfigError, match="base can only be set in a config file"):
+        load_config(None, ["base=b.yaml"])
+
+
+def test_base_config_keeps_its_out_and_empty_sections(tmp_path):
+    (tmp_path / "parent.yaml").write_text("name: parent\nout: results/parent\nteach: {steps: 80}\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("base: parent.yaml\nname: child\nteach:\n  # steps: 5\n")
+    cfg = load_config(child)
+    assert cfg.out == "runs/child"  # never the base's folder
+    assert cfg.teach.steps == 80    # an empty section keeps the base's
+
+
+@pytest.mark.parametrize("name", ["study-cpu-k4", "study-cpu-devrates", "study-cpu-devrates-k16"])
+def test_follow_up_configs_still_resolve_to_their_committed_runs(name):
+    """They extend configs/study-cpu.yaml: a change there must not silently re-key their committed runs."""
+    committed = ROOT / "docs" / "results" / name / "config.yaml"
+    assert to_dict(load_config(ROOT / "configs" / f"{name}.yaml")) == to_dict(load_config(committed))
 
 
 def test_lambda_yaml_alias(tmp_path):

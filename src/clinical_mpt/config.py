@@ -1,8 +1,8 @@
 """Typed run configuration: dataclasses with help text, YAML as their serialization.
 
-`load_config(path, overrides)` reads a YAML file, applies `key.sub=value` overrides, and builds the
-dataclasses strictly: an unknown key, a wrong type or an impossible value raises ConfigError naming
-the key and how to fix it. `dump_config(cfg)` writes it back as YAML (the resolved config of a run).
+`load_config(path, overrides)` reads a YAML file (merged over the file its `base:` names, if any),
+applies `key.sub=value` overrides, and builds the dataclasses strictly: an unknown key, a wrong type
+or an impossible value raises ConfigError naming the key and how to fix it. `dump_config(cfg)` writes it back as YAML (the resolved config of a run).
 """
 
 from __future__ import annotations
@@ -350,6 +350,9 @@ def apply_override(data: dict, override: str) -> None:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ConfigError(f"override {override!r}: empty key")
+    if parts == [BASE_KEY]:
+        raise ConfigError(f"override {override!r}: base can only be set in a config file "
+                          "(it names the file the config extends)")
     node = data
     for p in parts[:-1]:
         node = node.setdefault(p, {})
@@ -363,55 +366,84 @@ def apply_override(data: dict, override: str) -> None:
 
 
 BASE_KEY = "base"  # a config file's `base: other.yaml`: the file it extends (a path relative to it)
+NOT_INHERITED = ("out",)  # a config that names no `out` writes to runs/<name>, never into its base's folder
 
 
 def merge_config_dicts(base: dict, child: dict) -> dict:
-    """`child` over `base`: mappings merge key by key, anything else (lists included) replaces."""
+    """`child` over `base`: mappings merge key by key, anything else (lists included) replaces.
+
+    An empty section in `child` (`teach:` with nothing under it) keeps the base's section.
+    """
     out = dict(base)
     for key, value in child.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_config_dicts(out[key], value)
+        if isinstance(out.get(key), dict) and (value is None or isinstance(value, dict)):
+            out[key] = merge_config_dicts(out[key], value or {})
         else:
             out[key] = value
     return out
 
 
-def read_config_file(path: Path, chain: tuple[Path, ...] = ()) -> dict:
-    """A YAML config file's mapping, merged over the file its `base:` names (recursively)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+def _read_yaml_mapping(path: Path) -> dict:
+    """One YAML config file's top-level mapping (an empty file: {})."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise ConfigError(f"{path}: invalid YAML ({e})") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e})") from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
-    if BASE_KEY not in data:
-        return data
-    base = data.pop(BASE_KEY)
+        raise ConfigError(f"{path}: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _base_path(path: Path, base) -> Path:
+    """The file a config's `base:` names, resolved against the config's folder."""
     if not isinstance(base, str) or not base.strip():
         raise ConfigError(f"{path}: base: expected the path of the config file this one extends")
-    base_path = (path.parent / base).resolve()
+    try:
+        base_path = (path.parent / base).resolve()
+        found = base_path.is_file()
+    except (OSError, ValueError, RuntimeError) as e:
+        raise ConfigError(f"{path}: base: {base!r}: {e}") from None
+    if not found:
+        raise ConfigError(f"{path}: base: {base_path}: config file not found")
+    return base_path
+
+
+def read_config_file(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+    """(a YAML config file's mapping merged over the files its `base:` chain names, those files)."""
+    data = _read_yaml_mapping(path)
+    if BASE_KEY not in data:
+        return data, []
+    base_path = _base_path(path, data.pop(BASE_KEY))
     chain = (*chain, path.resolve())
     if base_path in chain:
-        raise ConfigError(f"{path}: base: {base} extends itself "
-                          f"({' -> '.join(str(p) for p in (*chain, base_path))})")
-    return merge_config_dicts(read_config_file(base_path, chain), data)
+        raise ConfigError(f"{path}: base: the configs form a cycle "
+                          f"({' -> '.join(p.name for p in (*chain, base_path))})")
+    base, bases = read_config_file(base_path, chain)
+    base = {k: v for k, v in base.items() if k not in NOT_INHERITED}
+    return merge_config_dicts(base, data), [base_path, *bases]
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
     """Read a YAML run config (or the defaults when `path` is None) and apply overrides.
 
-    A config may start with `base: other.yaml` (relative to its own folder): it then holds only what
-    differs from that file, section by section (lists replace, they do not append).
+    A config holding `base: other.yaml` (relative to its own folder) extends that file: it holds only
+    what differs, merged section by section (lists replace, they do not append). `out` is not
+    inherited: a config that names none writes to runs/<name>.
     """
-    data = {} if path is None else read_config_file(Path(path))
+    data, bases = ({}, []) if path is None else read_config_file(Path(path))
     for o in overrides:
         apply_override(data, o)
     try:
         cfg = from_dict(RunConfig, data)
     except ConfigError as e:
-        raise ConfigError(f"{path or 'config'}: {e}") from None
+        where = f"{path} (extends {', '.join(p.name for p in bases)})" if bases else (path or "config")
+        raise ConfigError(f"{where}: {e}") from None
     cfg.out = cfg.out or f"runs/{cfg.name}"
     return cfg
 

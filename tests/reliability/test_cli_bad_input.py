@@ -26,7 +26,7 @@ ROWS = [
     ("config missing", ["teach", "{TMP}/missing.yaml"], "missing.yaml: config file not found"),
     ("config bad YAML", ["teach", "{TMP}/broken.yaml"], "broken.yaml: invalid YAML"),
     ("config not UTF-8", ["teach", "{TMP}/binary.yaml"], "binary.yaml: invalid YAML"),
-    ("config a list", ["teach", "{TMP}/list.yaml"], "config: expected a mapping, got list"),
+    ("config a list", ["teach", "{TMP}/list.yaml"], "list.yaml: expected a mapping, got list"),
     ("unknown key", ["teach", TINY, "teach.stepz=5"], "teach.stepz: unknown key; known keys here:"),
     ("prompt length 0", ["teach", TINY, "prompt.length=0"], "prompt.length: must be > 0, got 0"),
     ("wrong type", ["distill", TINY, "distill.train.lr=fast"], "distill.train.lr: expected float, got str"),
