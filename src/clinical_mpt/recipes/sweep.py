@@ -50,24 +50,24 @@ def configure(parser) -> None:
 
 
 def dev_loss(fitted, dev, pad_id: int, batch_size: int) -> float:
-    """Mean token cross-entropy of the gold answers of the encoded `dev` task under `fitted`."""
+    """Mean token cross-entropy of the gold answers of the encoded `dev` task under `fitted`, through the
+    forward its method trained with (the early-stopping loss): the deep prefix through the KV cache, the
+    input-level prompt through `inputs_embeds`, or neither (LoRA, full fine-tuning, zero-shot)."""
     import torch
 
-    from clinical_mpt.batching import collate
-    from clinical_mpt.losses import lm_loss
-    from clinical_mpt.modeling import answer_hidden_and_logits
+    from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+    from clinical_mpt.methods.base import dev_loss_fn
 
-    prompt = fitted.prompt
-    prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
-    total, tokens = 0.0, 0
+    if fitted.prefix is not None:
+        prefix = fitted.prefix                                       # (layers, 2, kv_heads, L, head_dim)
+        prefix_fn = lambda ids: prefix.unsqueeze(0).expand(len(ids), *prefix.shape)  # noqa: E731
+        measure = dev_loss_fn(fitted.model, prefix_fn, dev, pad_id, batch_size, forward=deep_answer_hidden_and_logits)
+    else:
+        prompt = fitted.prompt                                       # (L, d) or None
+        prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
+        measure = dev_loss_fn(fitted.model, prompt_fn, dev, pad_id, batch_size)
     with torch.no_grad():
-        for start in range(0, len(dev.encoded), batch_size):
-            rows = dev.encoded[start:start + batch_size]
-            _, logits, targets = answer_hidden_and_logits(fitted.model, prompt_fn, torch.zeros(len(rows), dtype=torch.long),
-                                                          collate(rows, pad_id))
-            total += lm_loss(logits, targets).item() * targets.numel()
-            tokens += targets.numel()
-    return total / max(tokens, 1)
+        return measure()
 
 
 def earlier_lrs(path: Path, record: dict) -> dict:
