@@ -190,11 +190,11 @@ class DynamicBatcher:
             for _, f in live:
                 f.set_exception(e)
             return
-        for (_, f), res in zip(live, results):
-            f.set_result(res)
-        self.batches += 1
+        self.batches += 1  # counted before the futures resolve: a client that has its answer sees its batch
         self.rows += len(live)
         if self.on_batch is not None:
             self.on_batch(len(live))
+        for (_, f), res in zip(live, results):
+            f.set_result(res)
         log.info("batch rows=%d tasks=%d ms=%.1f", len(live), len({r.task for r, _ in live}),
                  1000 * (time.perf_counter() - start))
