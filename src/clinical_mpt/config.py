@@ -2,7 +2,8 @@
 
 `load_config(path, overrides)` reads a YAML file (merged over the file its `base:` names, if any),
 applies `key.sub=value` overrides, and builds the dataclasses strictly: an unknown key, a wrong type
-or an impossible value raises ConfigError naming the key and how to fix it. `dump_config(cfg)` writes it back as YAML (the resolved config of a run).
+or an impossible value raises ConfigError naming the key and how to fix it. `dump_config(cfg)` writes
+it back as YAML (the resolved config of a run).
 """
 
 from __future__ import annotations

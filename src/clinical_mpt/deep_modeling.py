@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from clinical_mpt.hf_compat import cache_kwarg, decoder
-from clinical_mpt.modeling import answer_positions, unique_prompts
+from clinical_mpt.modeling import answer_hidden_and_logits, answer_positions, unique_prompts
 from clinical_mpt.prompts.deep_prompt import prefix_cache, text_mask_and_positions
 
 
@@ -44,6 +44,18 @@ def deep_answer_hidden_and_logits(model, prefix_fn, task_ids: torch.Tensor, batc
     r, pos, targets = answer_positions(batch["labels"].to(hidden.device))
     h = hidden[r, pos]                                                                       # (N, d)
     return h, model.get_output_embeddings()(h), targets
+
+
+
+def one_prompt_forward(prompt: torch.Tensor | None, prefix: torch.Tensor | None):
+    """(prompt_fn, forward) running every row behind one trained prompt: the deep `prefix` (layers, 2,
+    kv_heads, L, head_dim) through the KV cache, else the input-level `prompt` (L, d) through
+    `inputs_embeds`, else the bare model (prompt_fn None). `forward` has answer_hidden_and_logits' contract."""
+    if prefix is not None:
+        return (lambda ids: prefix.unsqueeze(0).expand(len(ids), *prefix.shape)), deep_answer_hidden_and_logits
+    if prompt is not None:
+        return (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1)), answer_hidden_and_logits
+    return None, answer_hidden_and_logits
 
 
 @torch.no_grad()

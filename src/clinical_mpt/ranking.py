@@ -23,7 +23,7 @@ import torch
 
 from clinical_mpt.batching import TaskData, collate, encode_input
 from clinical_mpt.data.canonical import NLI_LABELS
-from clinical_mpt.modeling import answer_hidden_and_logits, answer_positions
+from clinical_mpt.modeling import answer_positions
 from clinical_mpt.progress import progress
 
 
@@ -58,14 +58,10 @@ def continuation_logprobs(model, prompt: torch.Tensor | None, inputs: list[list[
     (input ids, continuation ids) -> (R,) float32 sums of the continuation tokens' log-probabilities,
     all rows in one forward pass (right padding with `pad_id`, masked out)."""
     batch = collate(list(zip(inputs, continuations, strict=True)), pad_id)  # labels: continuation tokens only
-    task_ids = torch.zeros(len(inputs), dtype=torch.long)
-    if prefix is not None:
-        from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+    from clinical_mpt.deep_modeling import one_prompt_forward
 
-        _, logits, targets = deep_answer_hidden_and_logits(model, lambda ids: prefix.unsqueeze(0), task_ids, batch)
-    else:
-        prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
-        _, logits, targets = answer_hidden_and_logits(model, prompt_fn, task_ids, batch)  # (N, V), (N,)
+    prompt_fn, forward = one_prompt_forward(prompt, prefix)
+    _, logits, targets = forward(model, prompt_fn, torch.zeros(len(inputs), dtype=torch.long), batch)  # (N, V), (N,)
     rows, _, _ = answer_positions(batch["labels"])                # (N,) the row of each answer token
     token_lp = torch.log_softmax(logits.float(), dim=-1).gather(1, targets[:, None].to(logits.device))[:, 0]
     return torch.zeros(len(inputs), device=token_lp.device).index_add_(0, rows.to(token_lp.device), token_lp).cpu()

@@ -55,19 +55,12 @@ def dev_loss(fitted, dev, pad_id: int, batch_size: int) -> float:
     input-level prompt through `inputs_embeds`, or neither (LoRA, full fine-tuning, zero-shot)."""
     import torch
 
-    from clinical_mpt.deep_modeling import deep_answer_hidden_and_logits
+    from clinical_mpt.deep_modeling import one_prompt_forward
     from clinical_mpt.methods.base import dev_loss_fn
 
-    if fitted.prefix is not None:
-        prefix = fitted.prefix                                       # (layers, 2, kv_heads, L, head_dim)
-        prefix_fn = lambda ids: prefix.unsqueeze(0).expand(len(ids), *prefix.shape)  # noqa: E731
-        measure = dev_loss_fn(fitted.model, prefix_fn, dev, pad_id, batch_size, forward=deep_answer_hidden_and_logits)
-    else:
-        prompt = fitted.prompt                                       # (L, d) or None
-        prompt_fn = None if prompt is None else (lambda ids: prompt.unsqueeze(0).expand(len(ids), -1, -1))
-        measure = dev_loss_fn(fitted.model, prompt_fn, dev, pad_id, batch_size)
+    prompt_fn, forward = one_prompt_forward(fitted.prompt, fitted.prefix)
     with torch.no_grad():
-        return measure()
+        return dev_loss_fn(fitted.model, prompt_fn, dev, pad_id, batch_size, forward)()
 
 
 def earlier_lrs(path: Path, record: dict) -> dict:
