@@ -4,18 +4,25 @@ In the form of the meta-prompt a configured method starts from (methods/table.py
 input-level teachers (L, d) for the MPT methods, deep teachers (layers, 2, kv_heads, L, head_dim) for
 deep-mpt, trained with `teach`'s settings at `deep.teach_lr` through the KV cache (deep_modeling.py).
 
-    clinical-mpt teach CONFIG [--out DIR] [--depth input|deep]
+    clinical-mpt teach CONFIG [--out DIR] [--depth input|deep] [--task NAME ...]
       ->   DIR/teachers/<task>/{config.json, prompt.safetensors}        (input, tensor "prompt")
       ->   DIR/teachers-deep/<task>/{config.json, prompt.safetensors}   (deep, tensor "prefix")
       ->   DIR/teachers[-deep]/gate.json   the teacher-quality gate's verdicts (`teach.gate`, both depths)
+
+Each teacher is saved with the stage's config key as it finishes and is skipped by a later run with the
+same key, so `--task` splits the teachers over processes (or machines sharing DIR): each trains only
+the named ones; the stage is marked done (stage.json, gate.json) by whichever run finds every teacher
+finished, e.g. a final `teach` or `run` without `--task`. Its `seconds` add up every teacher's own.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
 
+from clinical_mpt.errors import ConfigError
 from clinical_mpt.protocol import meta_stage, teach_key, teachers_dir
 from clinical_mpt.recipes import common
 
@@ -27,6 +34,9 @@ TEACHER_METHOD = {"input": "pt", "deep": "prefix"}
 def configure(parser) -> None:
     common.configure(parser)
     common.add_depth_argument(parser)
+    parser.add_argument("--task", action="append", default=[], metavar="NAME",
+                        help="train only this source task's teacher (repeatable); the stage is done once "
+                             "every teacher is, so several processes can each train a share of them")
 
 
 def train_teacher(backbone, task, cfg, seed: int, log_path: Path, checkpoint_dir: Path | None = None,
@@ -209,8 +219,10 @@ def write_gate_summary(folder: Path, mode: str, names: list[str]) -> list[dict]:
     return rows
 
 
-def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False, depth: str = "input") -> Path:
-    """Train the teachers of one meta-prompt `depth` ("input": OUT/teachers, "deep": OUT/teachers-deep)."""
+def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = False, depth: str = "input",
+              tasks: list[str] | None = None) -> Path:
+    """Train the teachers of one meta-prompt `depth` ("input": OUT/teachers, "deep": OUT/teachers-deep);
+    with `tasks`, only those (the stage is marked done when every source task's teacher is finished)."""
     from clinical_mpt import distributed
     from clinical_mpt.artifacts import save_artifact
     from clinical_mpt.data.suite import load_suite, select_tasks
@@ -222,12 +234,18 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
         return folder
     suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
     specs = select_tasks(suite, "source", cfg.data.source_tasks)
+    names = [s["name"] for s in specs]
+    if unknown := sorted(set(tasks or []) - set(names)):
+        raise ConfigError(f"teach --task {', '.join(unknown)}: not a source task of this run "
+                          f"({', '.join(names)})")
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "log.jsonl"
-    start = time.time()
     for i, spec in enumerate(specs):
+        if tasks and spec["name"] not in tasks:
+            continue  # another process trains it
         if not force and common.artifact_key(folder / spec["name"]) == key:
-            continue  # this teacher finished earlier (e.g. before an interruption)
+            continue  # this teacher finished earlier (e.g. before an interruption, or in another process)
+        start = time.time()
         task = encoded_split(cfg, backbone.tokenizer, spec, "train")
         dev = encoded_split(cfg, backbone.tokenizer, spec, "dev") if cfg.teach.eval_every else None
         where = out / "checkpoints" / meta_stage("teach", depth) / spec["name"]
@@ -239,20 +257,33 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
                            "task": spec["name"], "type": spec["type"],
                            "instruction": spec.get("instruction"), "prompt_length": cfg.prompt.length,
                            "train_examples": len(task.examples), "steps": cfg.teach.steps, "training": trained,
-                           **gated, "key": key},
+                           **gated, "seconds": round(time.time() - start, 1), "key": key},
                           backbone.fingerprint)
         distributed.barrier()  # every rank sees the same finished teachers
+    waiting = [n for n in names if common.artifact_key(folder / n) != key]
+    if waiting:  # a --task share: the others are someone else's
+        print(f"teach: {len(names) - len(waiting)} of {len(names)} teachers finished in {folder}; "
+              f"waiting for {', '.join(waiting)}", flush=True)
+        return folder
     if distributed.is_main():
         if cfg.teach.gate != "off":
-            write_gate_summary(folder, cfg.teach.gate, [s["name"] for s in specs])
-        common.mark_done(folder, key, time.time() - start, tasks=[s["name"] for s in specs])
+            write_gate_summary(folder, cfg.teach.gate, names)
+        common.mark_done(folder, key, sum(teacher_seconds(folder / n) for n in names), tasks=names)
     distributed.barrier()
     return folder
+
+
+def teacher_seconds(folder: Path) -> float:
+    """The time one teacher's training and gate took (recorded in its config.json; 0 for one that predates it)."""
+    try:
+        return float(json.loads((folder / "config.json").read_text()).get("seconds", 0))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def main(args) -> int:
     def run_depths(cfg, backbone, out, force, resume):  # --depth, else the forms the config's methods need
         for depth in common.stage_depths(args, cfg):
-            run_teach(cfg, backbone, out, force, resume, depth)
+            run_teach(cfg, backbone, out, force, resume, depth, args.task)
 
     return common.stage_main(args, run_depths)
