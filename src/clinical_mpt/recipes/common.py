@@ -84,6 +84,7 @@ def launch_or_plan(args) -> int | None:
     cmd += ["-m", "clinical_mpt", args.command, args.config, *args.overrides]
     cmd += (["--out", args.out] if args.out else []) + [f for f in ("--force", "--resume") if getattr(args, f[2:])]
     cmd += ["--depth", args.depth] if getattr(args, "depth", None) else []
+    cmd += [a for t in getattr(args, "task", None) or [] for a in ("--task", t)]
     print("launching:", " ".join(cmd), flush=True)
     return subprocess.call(cmd, env=env)
 
