@@ -27,6 +27,8 @@ SCRIPTS = {
                    ["eager", "fast", "speedup", "floor_tokens_per_s", "fraction_of_floor", "mixed",
                     "continuous_over_static", "identical_tokens"]),
     "profile_step.py": (["--warmup", "1"], ["forward", "backward"]),
+    "parallel_processes.py": (["--repeats", "2", "--warmup", "1", "--processes", "1,2", "--input-length", "16",
+                               "--prompt-length", "4"], ["processes", "speedup", "most_steps_per_s_at"]),
     "profile_prefill.py": (["--repeats", "1", "--warmup", "1"], ["128", "512"]),
     "profile_serving.py": (["--repeats", "1", "--warmup", "1"], ["served_over_bare", "largest_differences"]),
 }
