@@ -238,11 +238,10 @@ def main() -> int:
 def restore_run_files(cfg, config: str, out: Path) -> None:
     """Each `run` job wrote its own one-row results.json and its overrides into config.yaml: remove the
     first (results.json comes from `clinical-mpt run CONFIG`), and make the second the study's again."""
-    from clinical_mpt.config import dump_config
-    from clinical_mpt.data.jsonl import atomic_write_text
+    from clinical_mpt.recipes.common import write_run_config
 
     (out / "results.json").unlink(missing_ok=True)
-    atomic_write_text(out / "config.yaml", f"# clinical-mpt run {config} --out {out}\n" + dump_config(cfg))
+    write_run_config(out, config, cfg)
 
 
 BIG = 1_000_000  # bytes: a tensor larger than this is packed only while something still needs it

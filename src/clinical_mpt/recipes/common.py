@@ -124,13 +124,18 @@ def setup(args) -> tuple[RunConfig, Path]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():
-        atomic_write_text(out / "config.yaml", f"# clinical-mpt run {args.config} --out {out}\n" + dump_config(cfg))
+        write_run_config(out, args.config, cfg)
         if distributed.launched():  # generate the synthetic suite once, before the other ranks read it
             from clinical_mpt.data.suite import load_suite
 
             load_suite(cfg.data.suite, cfg.data.synth_seed)
     distributed.barrier()
     return cfg, out
+
+
+def write_run_config(out: Path, config: str, cfg: RunConfig) -> None:
+    """OUT/config.yaml: the resolved config a run used, headed by the command that re-runs it."""
+    atomic_write_text(out / "config.yaml", f"# clinical-mpt run {config} --out {out}\n" + dump_config(cfg))
 
 
 def seed_everything(seed: int) -> None:
@@ -161,12 +166,17 @@ def stage_done(folder: Path, key: str) -> bool:
         return False
 
 
+def artifact_config(folder: Path) -> dict:
+    """An artifact's config.json ({} if absent or unreadable)."""
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def artifact_key(folder: Path) -> str | None:
     """The config key recorded in an artifact's config.json (None if absent or unreadable)."""
-    try:
-        return json.loads((folder / "config.json").read_text()).get("key")
-    except (OSError, json.JSONDecodeError):
-        return None
+    return artifact_config(folder).get("key")
 
 
 def mark_done(folder: Path, key: str, seconds: float, **info) -> None:

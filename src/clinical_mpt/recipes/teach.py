@@ -17,7 +17,6 @@ finished, e.g. a final `teach` or `run` without `--task`. Its `seconds` add up e
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -275,10 +274,7 @@ def run_teach(cfg, backbone, out: Path, force: bool = False, resume: bool = Fals
 
 def teacher_seconds(folder: Path) -> float:
     """The time one teacher's training and gate took (recorded in its config.json; 0 for one that predates it)."""
-    try:
-        return float(json.loads((folder / "config.json").read_text()).get("seconds", 0))
-    except (OSError, ValueError):
-        return 0.0
+    return float(common.artifact_config(folder).get("seconds", 0))
 
 
 def main(args) -> int:
