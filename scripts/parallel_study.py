@@ -49,6 +49,7 @@ from clinical_mpt.config import load_config
 from clinical_mpt.data.jsonl import write_json
 from clinical_mpt.data.suite import load_suite, select_tasks
 from clinical_mpt.methods.table import meta_prompt_depths, row
+from clinical_mpt import protocol
 from clinical_mpt.protocol import runs_for, settings
 
 CLI = [sys.executable, "-m", "clinical_mpt"]
@@ -251,15 +252,13 @@ def needed_elsewhere(out: Path, artifact: Path) -> bool | None:
     """Whether a stage or row finished that makes this artifact's tensor unnecessary: True when it is
     used up (deep teachers after their distillation; a target prompt after its row was scored), False
     when it is still needed, None for anything else (always packed whole)."""
-    parts = artifact.relative_to(out).parts
-    if parts[0] == "teachers-deep":
+    if artifact.relative_to(out).parts[0] == "teachers-deep":
         return (out / "distill-deep" / "stage.json").is_file()
-    if parts[0] == "targets" and len(parts) == 4:  # targets/<method>/<setting>/<task>
-        return (out / "eval" / parts[1] / parts[2] / parts[3] / "metrics.json").is_file()
-    if parts[0] == "adapt" and len(parts) == 3:  # adapt/<setting>[-metaprompt]/<task>
-        setting = parts[1].removesuffix("-metaprompt")
-        method = "mpt-full-prompt" if parts[1].endswith("-metaprompt") else "mpt"
-        return (out / "eval" / method / setting / parts[2] / "metrics.json").is_file()
+    run = protocol.artifact_run(out, artifact)
+    if run is None or artifact.parent != protocol.artifact_dir(out, *run):  # not one task's folder
+        return None
+    method, setting = run
+    return (out / "eval" / method / setting.name / artifact.name / "metrics.json").is_file()
     return None
 
 

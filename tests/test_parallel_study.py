@@ -140,7 +140,9 @@ def test_pack_leaves_out_only_tensors_nothing_will_read(tmp_path):
     _artifact(run / "targets" / "pt" / "k16-s0" / "t1", 10)          # k-shot, scored: tensor left out
     _artifact(run / "targets" / "prefix" / "full" / "t1", m.BIG + 1)  # large, not scored: whole folder out
     _artifact(run / "adapt" / "k16-s1-metaprompt" / "t1", 10)        # k-shot, not scored: whole folder out
-    for row in ("pt/full/t1", "pt/k16-s0/t1"):
+    _artifact(run / "adapt" / "k16-s0-metaprompt" / "t1", 10)        # k-shot, scored: tensor left out
+    _artifact(run / "adapt" / "k16-s0" / "t1", 10)                   # not scored (mpt's row): whole folder out
+    for row in ("pt/full/t1", "pt/k16-s0/t1", "mpt-full-prompt/k16-s0/t1", "mpt-full-prompt/k16-s0/t2"):
         (run / "eval" / row).mkdir(parents=True)
         (run / "eval" / row / "metrics.json").write_text("{}")
     (run / "checkpoints" / "x").mkdir(parents=True)
@@ -149,8 +151,9 @@ def test_pack_leaves_out_only_tensors_nothing_will_read(tmp_path):
     assert kept == {"teachers/med_ner/config.json", "teachers/med_ner/prompt.safetensors",
                     "teachers-deep/med_ner/config.json", "distill-deep/stage.json",
                     "targets/pt/full/t1/config.json", "targets/pt/full/t1/prompt.safetensors",
-                    "targets/pt/k16-s0/t1/config.json",
-                    "eval/pt/full/t1/metrics.json", "eval/pt/k16-s0/t1/metrics.json"}
+                    "targets/pt/k16-s0/t1/config.json", "adapt/k16-s0-metaprompt/t1/config.json",
+                    "eval/pt/full/t1/metrics.json", "eval/pt/k16-s0/t1/metrics.json",
+                    "eval/mpt-full-prompt/k16-s0/t1/metrics.json", "eval/mpt-full-prompt/k16-s0/t2/metrics.json"}
     parts = m.pack(run, tmp_path / "dest", part_bytes=64)
     assert len(parts) > 1 and all(p.stat().st_size <= 64 for p in parts)
     whole = tmp_path / "whole.tar.gz"

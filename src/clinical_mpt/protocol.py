@@ -141,6 +141,20 @@ def artifact_dir(out: Path, method: str, setting: Setting) -> Path:
     return Path(out) / "targets" / r.artifact_owner / setting.name
 
 
+def artifact_run(out: Path, folder: Path) -> tuple[str, Setting] | None:
+    """The inverse of `artifact_dir` (or of one task's subfolder of it): (the method the artifacts are
+    stored under, their setting) for OUT/adapt/<variant>[/<task>] or OUT/targets/<method>/<setting>[/<task>];
+    None for any other folder. The setting's seed is the one its name holds (None for full and k0)."""
+    parts = Path(folder).relative_to(out).parts
+    if len(parts) in (2, 3) and parts[0] == "adapt":
+        setting, trains_meta_prompt = parse_variant(parts[1])
+        return (adapt_method(trains_meta_prompt), setting) if setting else None
+    if len(parts) in (3, 4) and parts[0] == "targets" and parts[1] in TABLE:
+        setting = parse_setting(parts[2])
+        return (parts[1], setting) if setting else None
+    return None
+
+
 # ---- config keys ------------------------------------------------------------------------------------
 
 # Settings that change where or how a stage runs, not what it computes: left out of stage keys, so moving

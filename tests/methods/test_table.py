@@ -193,3 +193,21 @@ def test_artifact_folders_come_from_the_rows(monkeypatch, tmp_path):
     monkeypatch.setitem(TABLE, "toy", dataclasses.replace(toy_method.ROW, meta_prompt="input"))
     assert protocol.artifact_dir(tmp_path, "toy", Setting(None, 0)) == tmp_path / "targets" / "toy" / "full"
     assert protocol.adapt_method(False) == "mpt" and protocol.adapt_method(True) == "mpt-full-prompt"
+
+
+@pytest.mark.parametrize("method", sorted(m for m in TABLE if TABLE[m].trains))
+@pytest.mark.parametrize("setting", [Setting(None, None), Setting(0, None), Setting(16, 2)])
+def test_artifact_run_inverts_artifact_dir(tmp_path, method, setting):
+    folder = protocol.artifact_dir(tmp_path, method, setting)
+    owner = protocol.artifact_run(tmp_path, folder)
+    assert owner == (TABLE[method].artifact_owner if TABLE[method].artifacts == "targets"
+                     else protocol.adapt_method(TABLE[method].trains_meta_prompt), setting)
+    assert protocol.artifact_dir(tmp_path, *owner) == folder
+    assert protocol.artifact_run(tmp_path, folder / "med_ner") == owner   # one task's folder
+    assert protocol.artifact_run(tmp_path, folder / "med_ner" / "x") is None
+
+
+def test_artifact_run_is_none_for_other_folders(tmp_path):
+    for rel in ("teachers/med_ner", "distill", "eval/pt/full/t1", "targets/nope/full/t1", "targets/pt/k16/t1",
+                "adapt/fulll/t1", "adapt"):
+        assert protocol.artifact_run(tmp_path, tmp_path / rel) is None, rel
