@@ -44,12 +44,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clinical_mpt import meta_source
+from clinical_mpt import meta_source, protocol
 from clinical_mpt.config import load_config
 from clinical_mpt.data.jsonl import write_json
 from clinical_mpt.data.suite import load_suite, select_tasks
 from clinical_mpt.methods.table import meta_prompt_depths, row
-from clinical_mpt import protocol
 from clinical_mpt.protocol import runs_for, settings
 
 CLI = [sys.executable, "-m", "clinical_mpt"]
