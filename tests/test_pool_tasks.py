@@ -66,3 +66,30 @@ def test_pool_refuses_an_existing_out_folder(suite_dir, tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(ConfigError, match="exists"):
         pool_tasks.pool(suite_dir, tmp_path / "out", ["a_nli"], "p")
+
+
+def test_a_pooled_target_is_scored_on_the_given_test_rows(suite_dir, tmp_path):
+    test = tmp_path / "check.jsonl"
+    rows = [dict(_nli("x", "check", i), id=f"check-{i}") for i in range(5)]
+    for r in rows:
+        del r["task"]
+    write_jsonl(test, rows)
+    out = tmp_path / "pooled"
+    pool_tasks.main(["--suite", str(suite_dir), "--out", str(out), "--name", "nli_real", "--role", "target",
+                     "--test", str(test), "a_nli", "b_nli"])
+    spec = select_tasks(load_suite(out), "target", ["nli_real"])[0]
+    assert spec["role"] == "target" and spec["test_from"] == str(test)
+    assert spec["sizes"] == {"train": 8, "dev": 4, "test": 5}
+    assert [r["id"] for r in load_split(out, spec, "test").examples] == [f"check-{i}" for i in range(5)]
+    assert {r["task"] for r in load_split(out, spec, "test").examples} == {"nli_real"}
+    assert len(load_split(out, spec, "dev").examples) == 4     # train and dev stay the pooled synthetic rows
+
+
+def test_a_test_file_of_another_type_is_refused(suite_dir, tmp_path):
+    from clinical_mpt.errors import DataError
+
+    test = tmp_path / "check.jsonl"
+    write_jsonl(test, [{"id": "n1", "type": "ner", "text": "aspirin", "entities": []}])
+    with pytest.raises((ConfigError, DataError)):
+        pool_tasks.pool(suite_dir, tmp_path / "out", ["a_nli"], "p", role="target", test=test)
+    assert not (tmp_path / "out").exists()
