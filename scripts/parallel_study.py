@@ -258,7 +258,6 @@ def needed_elsewhere(out: Path, artifact: Path) -> bool | None:
         return None
     method, setting = run
     return (out / "eval" / method / setting.name / artifact.name / "metrics.json").is_file()
-    return None
 
 
 def packed_files(out: Path) -> list[Path]:
