@@ -86,10 +86,11 @@ def pool(suite_dir: Path, out_dir: Path, tasks: list[str], name: str, instructio
     shutil.copytree(suite_dir, out_dir)
     rng, sizes = random.Random(seed), {}
     for split in SPLITS:
-        rows = [dict(r, task=name) for part in parts for r in load_split(suite_dir, part, split).examples]
-        rng.shuffle(rows)
-        if split == "test" and test_rows is not None:
+        if split == "test" and test_rows is not None:  # the last split: the shuffles before it are unchanged
             rows = [dict(r, task=name) for r in test_rows]
+        else:
+            rows = [dict(r, task=name) for part in parts for r in load_split(suite_dir, part, split).examples]
+            rng.shuffle(rows)
         write_jsonl(out_dir / role / name / f"{split}.jsonl", rows)
         sizes[split] = len(rows)
     suite["tasks"].append(dict(spec, sizes=sizes, **({"test_from": str(test)} if test else {})))

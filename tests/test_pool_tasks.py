@@ -90,6 +90,6 @@ def test_a_test_file_of_another_type_is_refused(suite_dir, tmp_path):
 
     test = tmp_path / "check.jsonl"
     write_jsonl(test, [{"id": "n1", "type": "ner", "text": "aspirin", "entities": []}])
-    with pytest.raises((ConfigError, DataError)):
+    with pytest.raises(DataError, match="type 'ner' does not match the expected type 'nli'"):
         pool_tasks.pool(suite_dir, tmp_path / "out", ["a_nli"], "p", role="target", test=test)
     assert not (tmp_path / "out").exists()
