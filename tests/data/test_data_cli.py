@@ -157,3 +157,13 @@ def test_describe_suite_reads_a_manifest_or_counts():
     assert describe_suite(manifest) == "2 source tasks, 1 target tasks, 10 examples"
     assert describe_suite({"source_tasks": ["a"], "target_tasks": 2, "examples": 7}) == \
         "1 source tasks, 2 target tasks, 7 examples"
+
+
+def test_synth_extra_writes_the_extra_task_and_refuses_an_unknown_one(tmp_path):
+    result = cli("synth", "--out", tmp_path / "suite", "--extra", "note_nli")
+    assert result.returncode == 0, result.stderr
+    assert "22 source tasks, 10 target tasks" in result.stderr
+    assert len(read_jsonl(tmp_path / "suite" / "source" / "note_nli" / "train.jsonl")) == 2400
+    result = cli("synth", "--out", tmp_path / "other", "--extra", "nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: no extra synthetic task nope; extra tasks: note_nli"]

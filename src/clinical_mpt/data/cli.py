@@ -83,6 +83,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                        "every source and target task, plus a manifest.")
     synth.add_argument("--out", required=True, type=Path, help="folder to write the suite into")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
+    synth.add_argument("--extra", action="append", default=[], metavar="TASK",
+                       help="also write this extra task, outside the study's 31 (repeatable; e.g. note_nli: NLI over "
+                            "whole-note snippets, which trains the library's general NLI prompt)")
     synth.set_defaults(_run=run_synth)
     for p in (convert, synth):
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
@@ -129,7 +132,7 @@ def run_convert(args: argparse.Namespace) -> int:
 def run_synth(args: argparse.Namespace) -> int:
     from clinical_mpt.data.synth import generate_suite
 
-    summary = generate_suite(args.out, seed=args.seed)
+    summary = generate_suite(args.out, seed=args.seed, extra=tuple(args.extra))
     print(f"wrote the synthetic suite to {args.out}: {describe_suite(summary)}", file=sys.stderr)
     return 0
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from clinical_mpt.data.canonical import validate_example
 from clinical_mpt.data.jsonl import write_json, write_jsonl
 from clinical_mpt.data.synth.styles import STYLES
-from clinical_mpt.data.synth.tasks import TASKS, TaskSpec
+from clinical_mpt.data.synth.tasks import EXTRA_TASKS, TASKS, TaskSpec
 from clinical_mpt.tasks.registry import get_task_type
 
 SPLITS = ("train", "dev", "test")
@@ -68,25 +68,38 @@ def generate_task(spec: TaskSpec, seed: int) -> dict[str, list[dict]]:
     return out
 
 
-def suite_dict(seed: int) -> dict:
+def suite_tasks(extra: tuple[str, ...] = ()) -> tuple[TaskSpec, ...]:
+    """The 31 tasks, then the named extra tasks (tasks.EXTRA_TASKS); ConfigError on an unknown name."""
+    from clinical_mpt.errors import ConfigError
+
+    by_name = {t.name: t for t in EXTRA_TASKS}
+    unknown = [name for name in extra if name not in by_name]
+    if unknown:
+        raise ConfigError(f"no extra synthetic task {', '.join(unknown)}; extra tasks: {', '.join(by_name)}")
+    return TASKS + tuple(by_name[name] for name in dict.fromkeys(extra))
+
+
+def suite_dict(seed: int, extra: tuple[str, ...] = ()) -> dict:
     """The content of suite.json (the keys the training code reads)."""
     return {
         "name": "clinical-synth", "version": SUITE_VERSION, "seed": seed, "synthetic": True, "description": DESCRIPTION,
         "styles": {s.name: s.description for s in STYLES.values()},
         "tasks": [{"name": t.name, "type": t.type, "role": t.role, "style": t.style, "description": t.description,
-                   "instruction": t.instruction, "labels": list(t.labels), "sizes": dict(t.sizes)} for t in TASKS],
+                   "instruction": t.instruction, "labels": list(t.labels), "sizes": dict(t.sizes)}
+                  for t in suite_tasks(extra)],
     }
 
 
-def build_suite(seed: int = 0) -> tuple[dict, dict[str, dict[str, list[dict]]]]:
-    """Pure: (suite dict, {task_name: {"train": [...], "dev": [...], "test": [...]}}) without touching disk."""
-    return suite_dict(seed), {t.name: generate_task(t, seed) for t in TASKS}
+def build_suite(seed: int = 0, extra: tuple[str, ...] = ()) -> tuple[dict, dict[str, dict[str, list[dict]]]]:
+    """Pure: (suite dict, {task_name: {"train": [...], "dev": [...], "test": [...]}}) without touching disk.
+    `extra` names tasks of tasks.EXTRA_TASKS to add after the 31 (their draws leave the others unchanged)."""
+    return suite_dict(seed, extra), {t.name: generate_task(t, seed) for t in suite_tasks(extra)}
 
 
-def generate_suite(out_dir: Path, seed: int = 0) -> dict:
+def generate_suite(out_dir: Path, seed: int = 0, extra: tuple[str, ...] = ()) -> dict:
     """Write DIR/suite.json and DIR/<role>/<task>/{train,dev,test}.jsonl; return the suite dict."""
     out_dir = Path(out_dir)
-    suite, data = build_suite(seed)
+    suite, data = build_suite(seed, extra)
     for task in suite["tasks"]:
         for split, rows in data[task["name"]].items():
             write_jsonl(out_dir / task["role"] / task["name"] / f"{split}.jsonl", rows)

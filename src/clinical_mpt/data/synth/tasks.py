@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
 
-from clinical_mpt.data.synth import mcqa, nli, qa, summarization
+from clinical_mpt.data.synth import mcqa, nli, note_nli, qa, summarization
 from clinical_mpt.data.synth.compose import Doc
 from clinical_mpt.data.synth.scenes_concepts import TEST_KINDS, TREATMENT_KINDS, concept_scene, disease_scene
 from clinical_mpt.data.synth.scenes_med import ade_scene, med_scene
@@ -145,4 +145,14 @@ _TARGETS = (
              "Write the impression for this echocardiogram.", (), summarization.echo_summ),
 )
 TASKS = TASKS + tuple(dataclasses.replace(t, sizes=dict(TARGET_SIZES)) for t in _TARGETS)
-TASK_BY_NAME = {t.name: t for t in TASKS}
+
+# ---- extra tasks: not part of the study's suite; written only when asked (`clinical-mpt data synth
+# --extra NAME`), so the 31 tasks above and their files do not move. note_nli trains the library's
+# general NLI prompt (docs/results/README.md, "The real-text check").
+EXTRA_TASKS = (
+    TaskSpec("note_nli", "nli", "source", "inst_b_narrative",
+             "NLI over snippets of whole notes: vitals, labs, imaging, course, social history, allergies, medications",
+             "Does the note entail, contradict, or say nothing about the statement?", NLI, note_nli.note_nli,
+             sizes={"train": 2400, "dev": 100, "test": 200}),
+)
+TASK_BY_NAME = {t.name: t for t in TASKS + EXTRA_TASKS}

@@ -1,0 +1,88 @@
+"""note_nli, the extra synthetic task behind the library's general NLI prompt: deterministic, the
+31 study tasks untouched by it, labels balanced, a hypothesis never contradicting its own label, and
+the guards that keep a neutral hypothesis from being settled by a fact beside it."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+
+import pytest
+
+from clinical_mpt.data.synth import build_suite
+from clinical_mpt.data.synth import note_nli as N
+from clinical_mpt.data.synth.styles import STYLES
+from clinical_mpt.errors import ConfigError
+
+STYLE = next(iter(STYLES.values()))
+
+
+def _draw(n: int, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    return [N.note_nli(rng, STYLE) for _ in range(n)]
+
+
+def test_draws_are_deterministic_and_balanced():
+    rows = _draw(900)
+    assert rows == _draw(900)
+    counts = Counter(r["label"] for r in rows)
+    assert set(counts) == set(N.LABELS) and min(counts.values()) >= 250, counts
+    assert all(r["hypothesis"].endswith(".") and r["premise"] for r in rows)
+
+
+def test_premises_vary_in_kind_and_shape():
+    corpus = "\n".join(r["premise"] for r in _draw(900))
+    for marker in ("BP ", "SpO2", "CXR", "CT head", "Echo", "pRBC", "extubated", "pack-year", "NKDA", "weeks gestation",
+                   "cultures", "stopped", "Cr ", "blood pressure was", "lives"):
+        assert marker in corpus, marker
+
+
+def test_one_pair_never_carries_two_labels():
+    labels = defaultdict(set)
+    for r in _draw(3000, seed=1):
+        labels[(r["premise"], r["hypothesis"])].add(r["label"])
+    assert all(len(v) == 1 for v in labels.values())
+
+
+def test_hypotheses_are_not_tied_to_one_label():
+    """Borrowed neutrals reuse other facts' entailed and contradicted statements, so that a hypothesis
+    alone does not tell its label: most hypotheses that occur often occur under two labels or more."""
+    by = defaultdict(Counter)
+    for r in _draw(3000, seed=2):
+        by[r["hypothesis"]][r["label"]] += 1
+    frequent = [c for c in by.values() if sum(c.values()) >= 10]
+    assert len(frequent) >= 30
+    assert sum(len(c) >= 2 for c in frequent) / len(frequent) >= 0.6
+
+
+def test_guards_drop_neutrals_the_premise_settles():
+    neutral = [N._n("The patient has a history of hypertension.", "HTN", "hypertension"),
+               N._n("The patient had a heart attack.", "MI"), N._n("The patient is on antibiotics.", "mycin")]
+    assert N._guarded(neutral, "58M with HTN. Admitted for pneumonia.") == neutral_texts(neutral)[1:]
+    assert N._guarded(neutral, "Admitted with a prior MI; started on vancomycin.") == neutral_texts(neutral)[:1]
+    assert not N._mentions("He was admitted from home.", "MI")   # capitals: a word, not a substring
+    assert N._mentions("ESRD on HD.", "HD") and N._mentions("On vancomycin.", "mycin")
+
+
+def neutral_texts(neutral):
+    return [text for text, _ in neutral]
+
+
+def test_borrowed_neutrals_share_no_content_word_with_the_premise():
+    rng = random.Random(0)
+    pt = N.Pt(age=70, female=True)
+    premise = "CXR: new left lower lobe consolidation. Allergic to penicillin (hives). Hgb 6.9, transfused 2u pRBC."
+    for _ in range(200):
+        for h in N._borrowed(rng, pt, {N.imaging, N.allergy, N.labs}, premise):
+            assert not N._words(h) & N._words(premise), h
+    assert {"blood", "trans", "penic"} <= N._words("pRBC given; PCN allergy")   # abbreviations spelled out
+
+
+def test_the_extra_task_leaves_the_study_tasks_unchanged():
+    suite, data = build_suite(0)
+    extra_suite, extra_data = build_suite(0, extra=("note_nli",))
+    assert [t["name"] for t in extra_suite["tasks"]] == [t["name"] for t in suite["tasks"]] + ["note_nli"]
+    assert all(extra_data[name] == rows for name, rows in data.items())
+    assert {split: len(rows) for split, rows in extra_data["note_nli"].items()} == {"train": 2400, "dev": 100, "test": 200}
+    with pytest.raises(ConfigError, match="no extra synthetic task nope"):
+        build_suite(0, extra=("nope",))
