@@ -8,9 +8,12 @@ from the generators' vocabulary. Predictions go through the same path as `clinic
 
     python benchmarks/real_text_check.py [--library libraries/default] [--backbone NAME]
 
-Prints one JSON object per scored task, one per line:
+Prints one JSON object per scored task and check file, one per line:
     {"task": "med_ner", "data": "med_ner.jsonl", "n": 45, "metric": "f1", "score": 0.41, "goal": 0.6}
-NLI lines add "confusion": {gold label: {predicted label: count}}.
+NLI lines add "confusion": {gold label: {predicted label: count}}. NLI has two check files: nli.jsonl
+(the first, written beside the generators) and unseen/nli.jsonl (written after the note_nli generator,
+on topics no generator writes about: the fairer proxy for new text); a folder given with --data
+needs the first, and the second is scored when it is there.
 By default the NER file is scored with the library's `med_ner` entry and the NLI file with every NLI
 entry of the library; `--ner-task` / `--nli-task` choose others.
 """
@@ -28,8 +31,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = HERE / "real_text"
-# task type -> (check file, the metric of the goal, the goal from issue 16)
-CHECKS = {"ner": ("med_ner.jsonl", "f1", 0.6), "nli": ("nli.jsonl", "accuracy", 0.6)}
+# task type -> (check files, the first required, the metric of the goal, the goal from issue 16)
+CHECKS = {"ner": (("med_ner.jsonl",), "f1", 0.6), "nli": (("nli.jsonl", "unseen/nli.jsonl"), "accuracy", 0.6)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,13 +51,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def read_check(folder: Path, type_: str) -> list[dict]:
-    """The validated rows of one check file."""
+def read_check(folder: Path, type_: str) -> dict[str, list[dict]]:
+    """{check file: its validated rows} for a task type: its first file (required), then the others
+    that `folder` holds."""
     from clinical_mpt.data.canonical import validate_examples
     from clinical_mpt.data.jsonl import read_jsonl
 
-    path = folder / CHECKS[type_][0]
-    return validate_examples(read_jsonl(path), str(path), type_)
+    first, *others = CHECKS[type_][0]
+    files = [first] + [name for name in others if (folder / name).is_file()]
+    return {name: validate_examples(read_jsonl(folder / name), str(folder / name), type_) for name in files}
 
 
 def chosen_tasks(library, ner_task: str, nli_tasks: list[str] | None) -> dict[str, str]:
@@ -67,22 +72,22 @@ def chosen_tasks(library, ner_task: str, nli_tasks: list[str] | None) -> dict[st
     wanted.update({name: "nli" for name in nli_tasks})
     for name, type_ in wanted.items():
         if name not in library.names():
-            raise ConfigError(f"{library.root}: no entry {name!r} to score {CHECKS[type_][0]}; "
+            raise ConfigError(f"{library.root}: no entry {name!r} to score {CHECKS[type_][0][0]}; "
                               f"entries: {', '.join(library.names()) or '(none)'}")
         actual = library.entry_config(name)["type"]
         if actual != type_:
-            raise ConfigError(f"{library.root}: entry {name!r} is a {actual} task; {CHECKS[type_][0]} needs a {type_} task")
+            raise ConfigError(f"{library.root}: entry {name!r} is a {actual} task; {CHECKS[type_][0][0]} needs a {type_} task")
     return wanted
 
 
-def score_task(engine, task: str, type_: str, rows: list[dict]) -> dict:
-    """One task on its check file: {task, data, n, metric, score, goal}."""
+def score_task(engine, task: str, type_: str, data: str, rows: list[dict]) -> dict:
+    """One task on one check file: {task, data, n, metric, score, goal}."""
     from clinical_mpt.serve.engine import Request
     from clinical_mpt.tasks.scoring import score_predictions
 
     preds = engine.predict([Request(task, row, row["id"]) for row in rows])
     metrics = score_predictions(type_, rows, preds)
-    data, metric, goal = CHECKS[type_]
+    _, metric, goal = CHECKS[type_]
     out = {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "goal": goal}
     if type_ == "nli":
         out["confusion"] = confusion(rows, preds)
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                                  config=EngineConfig(max_batch_size=args.batch_size, classification=args.classification),
                                  tasks=sorted(tasks))
     for task in sorted(tasks):
-        print(json.dumps(score_task(engine, task, tasks[task], rows[tasks[task]])), flush=True)
+        for data, check in rows[tasks[task]].items():
+            print(json.dumps(score_task(engine, task, tasks[task], data, check)), flush=True)
     return 0
 
 

@@ -102,7 +102,9 @@ def test_script_prints_one_json_object_per_task(tmp_path):
                           env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [r["task"] for r in results] == ["med_ner", "mednli_meds", "radnli"]
+    assert [(r["task"], r["data"]) for r in results] == [
+        ("med_ner", "med_ner.jsonl"), ("mednli_meds", "nli.jsonl"), ("mednli_meds", "unseen/nli.jsonl"),
+        ("radnli", "nli.jsonl"), ("radnli", "unseen/nli.jsonl")]
     for r in results:
         assert set(r) - {"confusion"} == {"task", "data", "n", "metric", "score", "goal"}
         assert 0.0 <= r["score"] <= 1.0 and r["goal"] == 0.6
@@ -141,3 +143,18 @@ def test_confusion_counts_gold_against_predicted_labels():
     assert table["entailment"] == {"entailment": 1, "neutral": 0, "contradiction": 1, "other": 0}
     assert table["neutral"]["other"] == 1 and table["contradiction"]["other"] == 1
     assert sum(sum(r.values()) for r in table.values()) == 4
+
+
+def test_read_check_takes_the_second_nli_file_when_the_folder_has_it(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import real_text_check
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    (tmp_path / "nli.jsonl").write_text((REAL / "nli.jsonl").read_text())
+    assert list(real_text_check.read_check(tmp_path, "nli")) == ["nli.jsonl"]
+    (tmp_path / "unseen").mkdir()
+    (tmp_path / "unseen" / "nli.jsonl").write_text((REAL / "unseen" / "nli.jsonl").read_text())
+    checks = real_text_check.read_check(tmp_path, "nli")
+    assert list(checks) == ["nli.jsonl", "unseen/nli.jsonl"] and [len(v) for v in checks.values()] == [45, 45]
+    assert list(real_text_check.read_check(REAL, "ner")) == ["med_ner.jsonl"]
