@@ -8,8 +8,10 @@ from the generators' vocabulary. Predictions go through the same path as `clinic
 
     python benchmarks/real_text_check.py [--library libraries/default] [--backbone NAME]
 
-Prints one JSON object per scored task and check file, one per line:
-    {"task": "med_ner", "data": "med_ner.jsonl", "n": 45, "metric": "f1", "score": 0.41, "goal": 0.6}
+Prints one JSON object per scored task and check file, one per line (ci95: bootstrap over its rows):
+    {"task": "med_ner", "data": "med_ner.jsonl", "n": 45, "metric": "f1", "score": 0.41, "ci95": [0.3, 0.5], "goal": 0.6}
+With --paired, then one line per two tasks of one type and check file, their paired bootstrap difference:
+    {"paired": ["a", "b"], "data": "nli.jsonl", "metric": "accuracy", "delta": 0.09, "ci95": [-0.07, 0.24]}
 NLI lines add "confusion": {gold label: {predicted label: count}}. NLI has two check files: nli.jsonl
 (the first, written beside the generators) and unseen/nli.jsonl (written after the note_nli generator,
 on topics no generator writes about: the fairer proxy for new text); a folder given with --data
@@ -21,6 +23,7 @@ entry of the library; `--ner-task` / `--nli-task` choose others.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -48,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=16, help="rows per forward pass")
     p.add_argument("--classification", choices=("rank", "generate"), default="rank",
                    help="NLI: rank the labels (default, as `predict` and `serve` answer) or generate the answer")
+    p.add_argument("--paired", action="store_true",
+                   help="also print, per check file, the paired bootstrap difference of every two scored tasks of one type")
     return p.parse_args(argv)
 
 
@@ -80,18 +85,34 @@ def chosen_tasks(library, ner_task: str, nli_tasks: list[str] | None) -> dict[st
     return wanted
 
 
-def score_task(engine, task: str, type_: str, data: str, rows: list[dict]) -> dict:
-    """One task on one check file: {task, data, n, metric, score, goal}."""
+def score_task(engine, task: str, type_: str, data: str, rows: list[dict]) -> tuple[dict, list[dict]]:
+    """One task on one check file: ({task, data, n, metric, score, ci95, goal}, its predictions).
+    ci95: percentile bootstrap over the file's rows (clinical_mpt.stats)."""
     from clinical_mpt.serve.engine import Request
+    from clinical_mpt.stats import bootstrap_ci, task_metric
+    from clinical_mpt.tasks.registry import get_task_type
     from clinical_mpt.tasks.scoring import score_predictions
 
     preds = engine.predict([Request(task, row, row["id"]) for row in rows])
     metrics = score_predictions(type_, rows, preds)
     _, metric, goal = CHECKS[type_]
-    out = {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "goal": goal}
+    ci = bootstrap_ci(task_metric(get_task_type(type_), rows, preds, metric), len(rows))["ci95"]
+    out = {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "ci95": ci,
+           "goal": goal}
     if type_ == "nli":
         out["confusion"] = confusion(rows, preds)
-    return out
+    return out, preds
+
+
+def paired(type_: str, data: str, rows: list[dict], a: str, preds_a: list[dict], b: str, preds_b: list[dict]) -> dict:
+    """{"paired": [a, b], data, metric, delta, ci95}: score(a) - score(b) on the same resampled rows."""
+    from clinical_mpt.stats import paired_delta, task_metric
+    from clinical_mpt.tasks.registry import get_task_type
+
+    metric = CHECKS[type_][1]
+    kind = get_task_type(type_)
+    out = paired_delta([[task_metric(kind, rows, preds_a, metric)]], [[task_metric(kind, rows, preds_b, metric)]], [len(rows)])
+    return {"paired": [a, b], "data": data, "metric": metric, **out}
 
 
 def confusion(rows: list[dict], preds: list[dict]) -> dict[str, dict[str, int]]:
@@ -117,9 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.from_library(library.root, backbone_name=args.backbone, dtype=args.dtype,
                                  config=EngineConfig(max_batch_size=args.batch_size, classification=args.classification),
                                  tasks=sorted(tasks))
+    preds: dict[tuple[str, str], list[dict]] = {}
     for task in sorted(tasks):
         for data, check in rows[tasks[task]].items():
-            print(json.dumps(score_task(engine, task, tasks[task], data, check)), flush=True)
+            line, preds[task, data] = score_task(engine, task, tasks[task], data, check)
+            print(json.dumps(line), flush=True)
+    if args.paired:
+        for a, b in itertools.combinations(sorted(tasks), 2):
+            if tasks[a] == tasks[b]:
+                for data, check in rows[tasks[a]].items():
+                    print(json.dumps(paired(tasks[a], data, check, a, preds[a, data], b, preds[b, data])), flush=True)
     return 0
 
 

@@ -231,7 +231,8 @@ def test_base_config_keeps_its_out_and_empty_sections(tmp_path):
 
 @pytest.mark.parametrize("name", ["study-cpu-k4", "study-cpu-devrates", "study-cpu-devrates-k16", "study-cpu-devrates-lora",
                                   "study-cpu-devrates-deep", "study-cpu-devrates-k16-lora",
-                                  "study-cpu-realtext-nli", "study-cpu-realtext-nli-control", "study-cpu-devrates-k16-deep"])
+                                  "study-cpu-realtext-nli", "study-cpu-realtext-nli-control", "study-cpu-devrates-k16-deep",
+                                  "library-nli"])
 def test_follow_up_configs_still_resolve_to_their_committed_runs(name):
     """They extend configs/study-cpu.yaml: a change there must not silently re-key their committed runs."""
     committed = ROOT / "docs" / "results" / name / "config.yaml"

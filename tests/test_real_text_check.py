@@ -97,17 +97,25 @@ def _random_library(root: Path) -> Path:
 def test_script_prints_one_json_object_per_task(tmp_path):
     lib = _random_library(tmp_path / "lib")
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "real_text_check.py"), "--library", str(lib),
-                           "--backbone", "tiny-random-llama", "--dtype", "float32"],
+                           "--backbone", "tiny-random-llama", "--dtype", "float32", "--paired"],
                           check=False, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1"))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    results, pairs = [r for r in lines if "task" in r], [r for r in lines if "paired" in r]
+    score = {(r["task"], r["data"]): r["score"] for r in results}
+    assert [(p["paired"], p["data"]) for p in pairs] == [(["mednli_meds", "radnli"], "nli.jsonl"),
+                                                         (["mednli_meds", "radnli"], "unseen/nli.jsonl")]
+    for p in pairs:   # the NER entry is of another type: never paired with an NLI one
+        assert p["delta"] == pytest.approx(score["mednli_meds", p["data"]] - score["radnli", p["data"]])
+        assert p["ci95"][0] <= p["delta"] <= p["ci95"][1] and p["metric"] == "accuracy"
     assert [(r["task"], r["data"]) for r in results] == [
         ("med_ner", "med_ner.jsonl"), ("mednli_meds", "nli.jsonl"), ("mednli_meds", "unseen/nli.jsonl"),
         ("radnli", "nli.jsonl"), ("radnli", "unseen/nli.jsonl")]
     for r in results:
-        assert set(r) - {"confusion"} == {"task", "data", "n", "metric", "score", "goal"}
+        assert set(r) - {"confusion"} == {"task", "data", "n", "metric", "score", "ci95", "goal"}
         assert 0.0 <= r["score"] <= 1.0 and r["goal"] == 0.6
+        assert r["ci95"][0] <= r["score"] <= r["ci95"][1]
     for r in results[1:]:   # NLI: the confusion table adds up to n, its diagonal to the accuracy
         table = r["confusion"]
         assert sum(sum(row.values()) for row in table.values()) == r["n"]
