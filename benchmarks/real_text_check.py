@@ -14,7 +14,7 @@ With --paired, then one line per two tasks of one type and check file, their pai
     {"paired": ["a", "b"], "data": "nli.jsonl", "metric": "accuracy", "delta": 0.09, "ci95": [-0.07, 0.24]}
 NLI lines add "confusion": {gold label: {predicted label: count}}. NLI has two check files: nli.jsonl
 (the first, written beside the generators) and unseen/nli.jsonl (written after the note_nli generator,
-on topics no generator writes about: the fairer proxy for new text); a folder given with --data
+on topics chosen outside the generators' facts: the fairer proxy for new text); a folder given with --data
 needs the first, and the second is scored when it is there.
 By default the NER file is scored with the library's `med_ner` entry and the NLI file with every NLI
 entry of the library; `--ner-task` / `--nli-task` choose others.
@@ -85,34 +85,30 @@ def chosen_tasks(library, ner_task: str, nli_tasks: list[str] | None) -> dict[st
     return wanted
 
 
-def score_task(engine, task: str, type_: str, data: str, rows: list[dict]) -> tuple[dict, list[dict]]:
-    """One task on one check file: ({task, data, n, metric, score, ci95, goal}, its predictions).
-    ci95: percentile bootstrap over the file's rows (clinical_mpt.stats)."""
+def score_task(engine, task: str, type_: str, data: str, rows: list[dict]):
+    """One task on one check file: ({task, data, n, metric, score, ci95, goal}, its metric as a function
+    of resampled row indices, for `paired`). ci95: percentile bootstrap over the file's rows."""
     from clinical_mpt.serve.engine import Request
     from clinical_mpt.stats import bootstrap_ci, task_metric
     from clinical_mpt.tasks.registry import get_task_type
-    from clinical_mpt.tasks.scoring import score_predictions
+    from clinical_mpt.tasks.scoring import align_predictions
 
-    preds = engine.predict([Request(task, row, row["id"]) for row in rows])
-    metrics = score_predictions(type_, rows, preds)
+    preds = align_predictions(type_, rows, engine.predict([Request(task, row, row["id"]) for row in rows]))
     _, metric, goal = CHECKS[type_]
-    ci = bootstrap_ci(task_metric(get_task_type(type_), rows, preds, metric), len(rows))["ci95"]
-    out = {"task": task, "data": data, "n": metrics["n"], "metric": metric, "score": metrics[metric], "ci95": ci,
+    scored = task_metric(get_task_type(type_), rows, preds, metric)
+    ci = bootstrap_ci(scored, len(rows))
+    out = {"task": task, "data": data, "n": ci["n"], "metric": metric, "score": ci["score"], "ci95": ci["ci95"],
            "goal": goal}
     if type_ == "nli":
         out["confusion"] = confusion(rows, preds)
-    return out, preds
+    return out, scored
 
 
-def paired(type_: str, data: str, rows: list[dict], a: str, preds_a: list[dict], b: str, preds_b: list[dict]) -> dict:
+def paired(data: str, metric: str, n: int, a: str, scored_a, b: str, scored_b) -> dict:
     """{"paired": [a, b], data, metric, delta, ci95}: score(a) - score(b) on the same resampled rows."""
-    from clinical_mpt.stats import paired_delta, task_metric
-    from clinical_mpt.tasks.registry import get_task_type
+    from clinical_mpt.stats import paired_delta
 
-    metric = CHECKS[type_][1]
-    kind = get_task_type(type_)
-    out = paired_delta([[task_metric(kind, rows, preds_a, metric)]], [[task_metric(kind, rows, preds_b, metric)]], [len(rows)])
-    return {"paired": [a, b], "data": data, "metric": metric, **out}
+    return {"paired": [a, b], "data": data, "metric": metric, **paired_delta([[scored_a]], [[scored_b]], [n])}
 
 
 def confusion(rows: list[dict], preds: list[dict]) -> dict[str, dict[str, int]]:
@@ -138,16 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.from_library(library.root, backbone_name=args.backbone, dtype=args.dtype,
                                  config=EngineConfig(max_batch_size=args.batch_size, classification=args.classification),
                                  tasks=sorted(tasks))
-    preds: dict[tuple[str, str], list[dict]] = {}
+    scored = {}   # (task, check file) -> its metric of resampled rows
     for task in sorted(tasks):
         for data, check in rows[tasks[task]].items():
-            line, preds[task, data] = score_task(engine, task, tasks[task], data, check)
+            line, scored[task, data] = score_task(engine, task, tasks[task], data, check)
             print(json.dumps(line), flush=True)
     if args.paired:
         for a, b in itertools.combinations(sorted(tasks), 2):
             if tasks[a] == tasks[b]:
                 for data, check in rows[tasks[a]].items():
-                    print(json.dumps(paired(tasks[a], data, check, a, preds[a, data], b, preds[b, data])), flush=True)
+                    print(json.dumps(paired(data, CHECKS[tasks[a]][1], len(check), a, scored[a, data], b,
+                                            scored[b, data])), flush=True)
     return 0
 
 

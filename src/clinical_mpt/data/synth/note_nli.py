@@ -24,9 +24,8 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from clinical_mpt.data.synth.mednli import LABELS
 from clinical_mpt.data.synth.styles import Style
-
-LABELS = ("entailment", "neutral", "contradiction")
 
 
 @dataclass
@@ -669,7 +668,7 @@ SPELLED = {"dvt": "deep vein thrombosis", "ptx": "pneumothorax", "cxr": "chest x
            "cr": "creatinine kidney", "tte": "echocardiogram", "ef": "ejection fraction heart", "bp": "blood pressure",
            "hr": "heart rate", "t": "temperature fever", "spo2": "oxygen saturation", "ra": "room air"}
 STOP = {"patient", "patients", "there", "which", "their", "about", "after", "before", "being", "while", "since", "other",
-        "their", "without", "through", "during", "normal", "range", "level", "count", "currently", "never"}
+        "without", "through", "during", "normal", "range", "level", "count", "currently", "never"}
 
 
 def _words(text: str) -> set[str]:
