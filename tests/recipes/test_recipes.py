@@ -183,7 +183,7 @@ def test_execution_only_settings_leave_stage_keys_alone(mini_suite):
 
 def _mtimes(out: Path) -> dict:
     return {str(p.relative_to(out)): p.stat().st_mtime_ns
-            for p in out.rglob("*") if p.suffix in (".safetensors", ".json") and p.name != "results.json"}
+            for p in out.rglob("*") if p.suffix in (".safetensors", ".json") and p.name not in ("results.json", "data.json")}
 
 
 def test_run_skips_finished_stages_and_force_reruns_them(mini_suite, tmp_path, capsys):

@@ -124,11 +124,14 @@ def setup(args) -> tuple[RunConfig, Path]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     if distributed.is_main():
-        write_run_config(out, args.config, cfg)
-        if distributed.launched():  # generate the synthetic suite once, before the other ranks read it
-            from clinical_mpt.data.suite import load_suite
+        # generate the synthetic suite once (before other ranks read it) and check that OUT's finished
+        # work was trained on this data (data/identity.py), before config.yaml is rewritten
+        from clinical_mpt.data.identity import check_data, used_specs
+        from clinical_mpt.data.suite import load_suite
 
-            load_suite(cfg.data.suite, cfg.data.synth_seed)
+        suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
+        check_data(out, cfg.data.suite, used_specs(suite, cfg.data.source_tasks, cfg.data.target_tasks))
+        write_run_config(out, args.config, cfg)
     distributed.barrier()
     return cfg, out
 
