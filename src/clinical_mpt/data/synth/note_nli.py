@@ -34,6 +34,8 @@ class Fact:
     entails: list[str]
     contradicts: list[str]
     neutral: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)   # (hypothesis, guard words)
+    asserts: frozenset[str] = frozenset()   # symptoms of DENIED the fact states ("fevers" for a measured fever)
+    denies: frozenset[str] = frozenset()    # symptoms of DENIED the fact denies: never beside one that states them
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def demographics(rng: random.Random, p: Pt) -> Fact:
                _n(f"The patient has been admitted with {lay} before.", "prior", "previous", "recurrent"),
                _n("The patient will be discharged back to the same place.", "discharg"),
                _n("The patient's family called 911.", "911", "EMS")]
-    return Fact(premise, entails, contradicts, neutral)
+    return Fact(premise, entails, contradicts, neutral, asserts=frozenset({reason} & {"chest pain", "syncope"}))
 
 
 # ---- vital signs -----------------------------------------------------------------------------------
@@ -141,11 +143,12 @@ def vitals(rng: random.Random, p: Pt) -> Fact:
                     f"The patient's oxygen saturation is below {sat - rng.randint(3, 8)} percent."]),
     }
     entails, contradicts = table[kind]
+    asserts = frozenset({"fevers"} if kind == "fever" else ())
     neutral = [_n("The patient has sepsis.", "sepsis", "septic"), _n("The vital signs were normal yesterday.", "yesterday"),
                _n("The patient has a history of hypertension.", "HTN", "hypertension"),
                _n("The patient is anxious.", "anxi"), _n("The patient is diabetic.", "diabet", "DM", "insulin", "A1c"),
                _n("The patient's pain is well controlled.", "pain"), _n("The vital signs will be rechecked in an hour.")]
-    return Fact(premise, list(entails), list(contradicts), neutral)
+    return Fact(premise, list(entails), list(contradicts), neutral, asserts=asserts)
 
 
 # ---- labs with a trend or a treatment ---------------------------------------------------------------
@@ -298,7 +301,7 @@ def imaging(rng: random.Random, p: Pt) -> Fact:
         premise = _pick(rng, "Noncon CT head: no acute hemorrhage, no mass effect.", "CTH neg for bleed.",
                         "Noncontrast head CT showed no acute intracranial abnormality.")
         return Fact(premise, ["The head CT shows no bleeding.", "The head CT shows no hemorrhage."],
-                    ["The head CT shows a brain bleed.", "There is an intracranial hemorrhage.", "The CT shows a mass in the brain."],
+                    ["The head CT shows a brain bleed.", "There is an intracranial hemorrhage.", "The head CT shows bleeding in the brain."],
                     [_n("The patient hit {} head.".format(p.his), "fall", "hit", "trauma", "MVC"), _n("An MRI of the brain will be done.", "MRI"),
                      _n("The patient has a headache.", "headache", "HA")])
     if kind == "cth_bleed":
@@ -313,11 +316,13 @@ def imaging(rng: random.Random, p: Pt) -> Fact:
         ef = rng.randint(15, 35) if kind == "echo_low" else rng.randint(55, 70)
         ef_text = f"{ef}%" if rng.random() < 0.6 else f"{ef}-{ef + 5}%"
         premise = _pick(rng, f"Echo: LVEF {ef_text}, " + ("global hypokinesis." if kind == "echo_low" else "normal wall motion."),
-                        f"TTE with EF {ef_text}.", f"h/o CHF (EF {ef_text}).",
+                        f"TTE with EF {ef_text}.", f"h/o CHF (EF {ef_text})." if kind == "echo_low" else f"Prior TTE: EF {ef_text}.",
                         f"An echocardiogram showed an ejection fraction of {ef_text}.")
         low = (["The patient's ejection fraction is reduced.", "The patient's heart pumps weakly."],
                ["The patient's ejection fraction is normal.", "The patient's heart function is normal."])
-        entails, contradicts = low if kind == "echo_low" else (low[1], low[0])
+        # a normal EF does not make the heart's function normal (heart failure with preserved EF)
+        ok = ["The patient's ejection fraction is normal.", "The patient's ejection fraction is not reduced."]
+        entails, contradicts = low if kind == "echo_low" else (ok, low[0])
         return Fact(premise, entails, contradicts,
                     [_n("The patient has had a heart attack.", "MI", "infarct", "CAD", "stent"),
                      _n("The patient will receive a defibrillator.", "ICD", "defib"),
@@ -479,7 +484,8 @@ def social(rng: random.Random, p: Pt) -> Fact:
                     [_n("The patient exercises daily.", "exercis"), _n("The patient drives a car.", "drive")])
     device = rng.choice(("walker", "cane", "wheelchair"))
     premise = _pick(rng, f"Ambulates with a {device}.", f"Uses a {device} at baseline.", f"{p.he} gets around with a {device}.")
-    return Fact(premise, [f"The patient walks with a {device}.", "The patient needs help to get around."],
+    uses = f"The patient uses a {device}." if device == "wheelchair" else f"The patient walks with a {device}."
+    return Fact(premise, [uses, "The patient needs help to get around."],
                 ["The patient walks without any assistive device.", "The patient runs marathons."],
                 [_n("The patient has fallen at home.", "fall", "fell"), _n("The patient has arthritis.", "arthrit", "OA")])
 
@@ -540,14 +546,15 @@ def symptoms(rng: random.Random, p: Pt) -> Fact:
                     f"Onset {days} days before admission with {sx}. ROS negative for {neg_text}.")
     d = rng.choice(denied)[1]
     weeks = (days // 7) + 1
-    return Fact(premise, [f"The patient has no {d}.", f"The patient has {sx_lay}.",
+    return Fact(premise, [f"The patient has no {d.removeprefix('a ')}.", f"The patient has {sx_lay}.",
                           f"The symptoms have lasted less than {weeks + 1} weeks.", f"The patient denies {d}."],
                 [f"The patient endorses {d}.", f"The patient has had {sx_lay} for over a month.", f"The patient denies {sx_lay}.",
                  f"The patient complains of {d}."],
                 [_n(f"The patient has had {sx_lay} before.", "prior", "previous", "recurrent"),
                  _n(f"The patient's {sx_lay.replace('a ', '')} is worse at night.", "night"),
                  _n("The patient has a sick contact at home.", "contact", "sick"),
-                 _n("The patient's symptoms started after eating at a restaurant.", "restaurant", "ate")])
+                 _n("The patient's symptoms started after eating at a restaurant.", "restaurant", "ate")],
+                denies=frozenset(name for name, _ in denied))
 
 
 # ---- medication changes -----------------------------------------------------------------------------------
@@ -666,7 +673,19 @@ SPELLED = {"dvt": "deep vein thrombosis", "ptx": "pneumothorax", "cxr": "chest x
            "vanc": "vancomycin", "cth": "head ct", "sdh": "subdural bleeding brain", "pci": "coronary stent", "des": "stent",
            "hgb": "hemoglobin", "prbc": "blood transfusion", "plt": "platelet", "na": "sodium", "k": "potassium",
            "cr": "creatinine kidney", "tte": "echocardiogram", "ef": "ejection fraction heart", "bp": "blood pressure",
-           "hr": "heart rate", "t": "temperature fever", "spo2": "oxygen saturation", "ra": "room air"}
+           "hr": "heart rate", "t": "temperature fever", "spo2": "oxygen saturation", "ra": "room air",
+           "dka": "diabetic ketoacidosis diabetes", "uti": "urinary tract infection", "gi": "gastrointestinal gut",
+           "chf": "heart failure", "copd": "lung copd", "mi": "heart attack", "t2dm": "diabetes", "dm2": "diabetes",
+           "insulin": "insulin diabetes", "metformin": "metformin diabetes", "d50": "dextrose glucose sugar",
+           "fsbg": "glucose sugar", "bg": "glucose sugar", "a1c": "diabetes", "hba1c": "diabetes"}
+# a drug named in the premise settles statements about its class ("not on any antibiotic" beside "on cipro")
+DRUG_CLASSES = {"antibiotic": ("ciprofloxacin", "nitrofurantoin", "vancomycin", "ceftriaxone", "cefepime", "cefazolin",
+                               "piperacillin-tazobactam", "ampicillin"),
+                "anticoagulant blood thinner": ("heparin", "warfarin", "apixaban", "argatroban", "rivaroxaban"),
+                "diuretic": ("furosemide", "torsemide"), "antidepressant depression": ("sertraline", "bupropion"),
+                "blood pressure hypertension": ("lisinopril", "amlodipine", "metoprolol"),
+                "opioid pain medication": ("oxycodone", "hydromorphone", "morphine", "hydrocodone-apap")}
+SPELLED |= {drug: f"{drug} {cls}" for cls, drugs in DRUG_CLASSES.items() for drug in drugs}
 STOP = {"patient", "patients", "there", "which", "their", "about", "after", "before", "being", "while", "since", "other",
         "without", "through", "during", "normal", "range", "level", "count", "currently", "never"}
 
@@ -685,14 +704,23 @@ def _borrowed(rng: random.Random, pt: Pt, used: set, premise: str) -> list[str]:
     return [h for h in fact.entails + fact.contradicts if not _words(h) & seen]
 
 
+def _agree(facts: list[Fact]) -> bool:
+    """No fact denies a symptom another fact states."""
+    stated = frozenset().union(*(f.asserts for f in facts))
+    return not any(f.denies & stated for f in facts)
+
+
 def note_nli(rng: random.Random, style: Style) -> dict:
     """Premise: one clinical fact with zero to two unrelated ones beside it; hypothesis about the first."""
     pt = Pt(age=rng.randint(19, 94), female=rng.random() < 0.5)
     if pt.female and 18 <= pt.age <= 44 and rng.random() < 0.15:
         kinds, target, others = [pregnancy, demographics], pregnancy(rng, pt), []
     else:
-        kinds = rng.sample(FACTS, 1 + rng.choice((0, 0, 1, 1, 2)))
-        target, others = kinds[0](rng, pt), [make(rng, pt) for make in kinds[1:]]
+        while True:   # facts beside each other never disagree (a measured fever beside "denies fevers")
+            kinds = rng.sample(FACTS, 1 + rng.choice((0, 0, 1, 1, 2)))
+            target, others = kinds[0](rng, pt), [make(rng, pt) for make in kinds[1:]]
+            if _agree([target] + others):
+                break
     parts = [target.premise] + [o.premise for o in others]
     rng.shuffle(parts)
     premise = " ".join(parts)
