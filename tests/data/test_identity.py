@@ -45,7 +45,7 @@ def test_changed_split_or_instruction_is_refused(suite, tmp_path):
     check_data(out, suite, _specs(suite))
     test = suite / "target" / "dose_qa" / "test.jsonl"
     test.write_text(test.read_text().replace("mg", "mcg", 1))
-    with pytest.raises(ConfigError, match="other data .* for dose_qa "):
+    with pytest.raises(ConfigError, match="now holds other data for dose_qa "):
         check_data(out, suite, _specs(suite))
 
 
@@ -83,5 +83,38 @@ def test_the_cli_refuses_a_regenerated_suite_in_the_same_out(suite, tmp_path, ca
     capsys.readouterr()
     assert main(["evaluate", str(ROOT / "configs" / "tiny.yaml"), *args, "eval.batch_size=3"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "other data" in err and "Traceback" not in err
+    assert err.startswith("error: ") and "other data for med_ner" in err and "Traceback" not in err
     assert (out / "config.yaml").read_text() == config_before   # refused before the run's config was rewritten
+
+
+def test_sources_count_only_when_the_run_reads_them(suite):
+    assert [s["name"] for s in used_specs(load_suite(suite), None, [])] == ["dose_qa", "drug_mcqa"]
+    from clinical_mpt.config import load_config
+    from clinical_mpt.recipes.common import reads_sources
+
+    tiny = ROOT / "configs" / "tiny.yaml"
+    assert reads_sources(load_config(tiny), ["mpt"]) and reads_sources(load_config(tiny), ["deep-mpt"])
+    assert not reads_sources(load_config(tiny), ["pt", "lora", "prefix"])
+    given = load_config(tiny, ["adapt.meta_prompt=libraries/default"])
+    assert not reads_sources(given, ["mpt"]) and reads_sources(given, ["mpt", "deep-mpt"])
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"tasks": [1]}'])
+def test_an_unreadable_record_is_a_clear_error(suite, tmp_path, text):
+    (tmp_path / DATA_FILE).write_text(text)
+    with pytest.raises(ConfigError, match="delete it"):
+        check_data(tmp_path, suite, _specs(suite))
+
+
+def test_sweep_checks_the_data_of_its_folder(suite, tmp_path):
+    from clinical_mpt.config import load_config
+    from clinical_mpt.recipes.sweep import check_sweep_data
+
+    cfg = load_config(ROOT / "configs" / "tiny.yaml", [f"data.suite={suite}", "data.source_tasks=[]", "data.target_tasks=[]"])
+    out = tmp_path / "run"
+    check_sweep_data(cfg, out, "pt", ["dose_qa"])
+    assert list(json.loads((out / DATA_FILE).read_text())["tasks"]) == ["dose_qa"]   # pt reads no source task
+    test = suite / "target" / "dose_qa" / "test.jsonl"
+    test.write_text(test.read_text().replace("mg", "mcg", 1))
+    with pytest.raises(ConfigError, match="dose_qa"):
+        check_sweep_data(cfg, out, "pt", ["dose_qa"])

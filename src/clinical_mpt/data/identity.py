@@ -34,32 +34,48 @@ def task_checksum(folder: str | Path, spec: dict) -> str:
     return h.hexdigest()
 
 
-def used_specs(suite: dict, source_tasks: list[str], target_tasks: list[str]) -> list[dict]:
-    """The task specs a config may read: its source and target tasks (every one of a role when none are
-    named). Names the suite lacks are left to the stage that reads them (a run that starts from a given
-    P* names source tasks its suite need not hold)."""
+def used_specs(suite: dict, source_tasks: list[str] | None, target_tasks: list[str]) -> list[dict]:
+    """The task specs a run reads: its source tasks (None: it reads none, e.g. it starts from a given P*)
+    and its target tasks, every one of a role when none are named. Names the suite lacks are left to the
+    stage that reads them, which reports them."""
     by_name = {t["name"]: t for t in suite["tasks"]}
     specs = {}
     for role, names in zip(ROLES, (source_tasks, target_tasks)):
+        if names is None:
+            continue
         chosen = [by_name[n] for n in names if n in by_name] if names else \
             [t for t in suite["tasks"] if t.get("role") == role]
         specs |= {t["name"]: t for t in chosen}
     return list(specs.values())
 
 
+def read_record(path: Path) -> dict:
+    """OUT/data.json as {"suite", "tasks": {name: sha256}}; {} when absent."""
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: unreadable ({e}); delete it and the next run records the data again") from None
+    if not isinstance(record, dict) or not isinstance(record.get("tasks", {}), dict):
+        raise ConfigError(f"{path}: expected {{\"suite\": ..., \"tasks\": {{name: sha256}}}}; delete it and the next "
+                          "run records the data again")
+    return record
+
+
 def check_data(out: Path, folder: str | Path, specs: list[dict]) -> None:
     """Record each task's checksum in OUT/data.json; ConfigError when a task OUT has seen reads other data
-    now. Tasks new to OUT are added to the record (their work has no key there yet)."""
+    now (`--force` does not lift it). Tasks new to OUT are added to the record."""
     now = {spec["name"]: task_checksum(folder, spec) for spec in specs}
     path = Path(out) / DATA_FILE
-    before = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    before = read_record(path)
     seen = before.get("tasks", {})
     changed = sorted(name for name in now if name in seen and seen[name] != now[name])
     if changed:
         raise ConfigError(
-            f"{out} holds work trained on other data than {folder} now has for {', '.join(changed)} "
-            f"(checksums in {path}; recorded from {before.get('suite')}): it would be reused beside the new "
-            f"data. Run into a new --out, or delete {out} to start it again")
+            f"{folder} now holds other data for {', '.join(changed)} than the data {out} was run on "
+            f"({before.get('suite')}, checksums in {path}): work finished there would be reused beside it. "
+            f"Restore that data, run into a new --out, or, if {out} holds no finished work, delete {path}")
     record = {"suite": str(folder), "tasks": dict(sorted((seen | now).items()))}
     if record != before:
         atomic_write_text(path, json.dumps(record, indent=2) + "\n")

@@ -130,10 +130,21 @@ def setup(args) -> tuple[RunConfig, Path]:
         from clinical_mpt.data.suite import load_suite
 
         suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
-        check_data(out, cfg.data.suite, used_specs(suite, cfg.data.source_tasks, cfg.data.target_tasks))
+        sources = cfg.data.source_tasks if reads_sources(cfg, cfg.methods) else None
+        check_data(out, cfg.data.suite, used_specs(suite, sources, cfg.data.target_tasks))
         write_run_config(out, args.config, cfg)
     distributed.barrier()
     return cfg, out
+
+
+def reads_sources(cfg: RunConfig, methods) -> bool:
+    """Whether a run of `methods` reads the source tasks: it trains teachers for a P* it does not take
+    from `adapt.meta_prompt` (input level) or for a deep P* (always distilled in the run)."""
+    from clinical_mpt import meta_source
+    from clinical_mpt.methods.table import meta_prompt_depths
+
+    depths = meta_prompt_depths(methods)
+    return "deep" in depths or ("input" in depths and not meta_source.given(cfg))
 
 
 def write_run_config(out: Path, config: str, cfg: RunConfig) -> None:

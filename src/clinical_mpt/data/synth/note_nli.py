@@ -34,8 +34,10 @@ class Fact:
     entails: list[str]
     contradicts: list[str]
     neutral: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)   # (hypothesis, guard words)
-    asserts: frozenset[str] = frozenset()   # symptoms of DENIED the fact states ("fevers" for a measured fever)
-    denies: frozenset[str] = frozenset()    # symptoms of DENIED the fact denies: never beside one that states them
+    # conflict tags: a fact that denies a tag is never drawn beside one that asserts it (a measured fever
+    # and "denies fevers"; "SpO2 97% on RA" and "remains intubated"; "NKDA" and a drug stopped for a rash)
+    asserts: frozenset[str] = frozenset()
+    denies: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,10 @@ def vitals(rng: random.Random, p: Pt) -> Fact:
     asserts = frozenset({"fevers"} if kind == "fever" else ())
     neutral = [_n("The patient has sepsis.", "sepsis", "septic"), _n("The vital signs were normal yesterday.", "yesterday"),
                _n("The patient has a history of hypertension.", "HTN", "hypertension"),
-               _n("The patient is anxious.", "anxi"), _n("The patient is diabetic.", "diabet", "DM", "insulin", "A1c"),
+               _n("The patient is anxious.", "anxi"), _n("The patient is diabetic.", "diabet", "DM", "DKA", "T2DM", "insulin", "A1c"),
                _n("The patient's pain is well controlled.", "pain"), _n("The vital signs will be rechecked in an hour.")]
-    return Fact(premise, list(entails), list(contradicts), neutral, asserts=asserts)
+    on_air = frozenset({"oxygen"} if "sat" in shown else ())   # "on RA": no ventilator, no nasal cannula
+    return Fact(premise, list(entails), list(contradicts), neutral, asserts=asserts, denies=on_air)
 
 
 # ---- labs with a trend or a treatment ---------------------------------------------------------------
@@ -199,7 +202,7 @@ def labs(rng: random.Random, p: Pt) -> Fact:
         post = round(hgb + units * rng.uniform(0.7, 1.1), 1)
         premise = _pick(rng, f"Admission Hgb {hgb}; {units}u pRBC transfused, post-transfusion Hgb {post}.",
                         f"H/H low (Hgb {hgb}); s/p {units}u PRBC, Hgb now {post}.",
-                        f"{p.his.capitalize()} hemoglobin was {hgb} and {p.he.lower()} received {units} units of packed red cells, "
+                        f"{p.his.capitalize()} hemoglobin was {hgb} and {p.he.lower()} received {units} unit{'s' if units > 1 else ''} of packed red cells, "
                         f"after which it rose to {post}.")
         return Fact(premise, ["The patient was given blood.", "The patient was anemic on admission.",
                               "The patient's hemoglobin rose after the transfusion.", "The patient received red blood cells."],
@@ -388,13 +391,15 @@ def course(rng: random.Random, p: Pt) -> Fact:
                         ["The patient is still on the ventilator.", "The patient was never intubated.",
                          "The patient remains intubated."],
                         [_n("The patient will go to a rehabilitation facility.", "rehab", "SNF"),
-                         _n("The patient has pneumonia.", "pneumonia"), _n("The patient was intubated before.", "prior", "previous")])
+                         _n("The patient has pneumonia.", "pneumonia"), _n("The patient was intubated before.", "prior", "previous")],
+                        asserts=frozenset({"oxygen"} if "2L NC" in premise else ()))
         premise = _pick(rng, f"Remains intubated on AC since HD{d1} for {why}.",
                         f"{p.he} was intubated on day {d1} for {why} and remains on the ventilator.")
         return Fact(premise, ["The patient is on a ventilator.", "The patient is intubated."],
                     ["The patient has been extubated.", "The patient is breathing on {} own.".format(p.his),
                      "The patient was never intubated."],
-                    [_n("The patient will need a tracheostomy.", "trach"), _n("The patient is sedated with propofol.", "propofol", "sedat")])
+                    [_n("The patient will need a tracheostomy.", "trach"), _n("The patient is sedated with propofol.", "propofol", "sedat")],
+                    asserts=frozenset({"oxygen"}))
     if kind == "stent":
         vessel, pct = rng.choice(("LAD", "RCA", "left circumflex")), rng.randint(80, 99)
         premise = _pick(rng, f"LHC: {pct}% {vessel} stenosis, drug-eluting stent placed.",
@@ -439,7 +444,7 @@ def course(rng: random.Random, p: Pt) -> Fact:
 def social(rng: random.Random, p: Pt) -> Fact:
     kind = rng.choice(("never", "former", "current", "no_etoh", "heavy_etoh", "alone", "family", "independent", "walker"))
     if kind == "never":
-        premise = _pick(rng, "Never smoker.", "Denies tobacco use.", "Tobacco: never.", f"{p.he} has never smoked.")
+        premise = _pick(rng, "Never smoker.", "Tobacco: never.", f"{p.he} has never smoked.")   # not "denies tobacco use": a former smoker may
         return Fact(premise, ["The patient has never smoked.", "The patient does not smoke."],
                     ["The patient has smoked heavily for decades.", "The patient smokes cigarettes.", "The patient is a former smoker."],
                     [_n("The patient uses e-cigarettes.", "vap", "e-cig"), _n("The patient's spouse smokes.", "spouse", "wife", "husband")])
@@ -499,15 +504,16 @@ def allergy(rng: random.Random, p: Pt) -> Fact:
         premise = _pick(rng, "NKDA.", "No known drug allergies.", "Allergies: none known.")
         return Fact(premise, ["The patient has no known drug allergies."],
                     [f"The patient is allergic to {rng.choice(ALLERGIES)[0]}.", "The patient is allergic to a medication."],
-                    [_n("The patient is allergic to peanuts.", "peanut"), _n("The patient has seasonal allergies.", "season", "pollen")])
+                    [_n("The patient is allergic to peanuts.", "peanut"), _n("The patient has seasonal allergies.", "season", "pollen")],
+                    denies=frozenset({"drug reaction"}))
     name, short, reaction = rng.choice(ALLERGIES)
     premise = _pick(rng, f"Allergy: {name} ({reaction}).", f"Allergies: {short} ({reaction}).", f"All: {short} -> {reaction}.",
-                    f"{p.he} had {reaction} after {name} in the past.")
+                    f"{p.he} had {'a rash' if reaction == 'rash' else reaction} after {name} in the past.")
     other = rng.choice([a for a in ALLERGIES if a[0] != name])[0]
     return Fact(premise, ["The patient is allergic to a medication.", f"The patient should not receive {name}."],
                 ["The patient has no known drug allergies.", f"The patient tolerates {name} without problems."],
                 [_n(f"The patient is allergic to {other}.", other.split()[0]), _n("The patient carries an epinephrine pen.", "EpiPen", "epinephrine"),
-                 _n("The reaction happened in childhood.", "child")])
+                 _n("The reaction happened in childhood.", "child")], denies=frozenset({f"given {name}"}))
 
 
 def pregnancy(rng: random.Random, p: Pt) -> Fact:
@@ -568,14 +574,19 @@ CHANGES = (  # (drug, class, indication, side effect, replacement)
     ("ciprofloxacin", "an antibiotic", "a UTI", "a rash", "nitrofurantoin"),
     ("furosemide", "a diuretic", "heart failure", "an acute kidney injury", "torsemide"),
     ("sertraline", "an antidepressant", "depression", "nausea", "bupropion"))
+DRUG_REACTIONS = ("angioedema", "a rash", "thrombocytopenia")   # a drug stopped for one is a drug allergy: never beside "NKDA"
 OPIOIDS = ("oxycodone 5 mg", "hydromorphone 2 mg", "morphine 15 mg", "hydrocodone-APAP 5-325")
+
+
+def _reaction(ade: str) -> frozenset[str]:
+    return frozenset({"drug reaction"} if ade in DRUG_REACTIONS else ())
 
 
 def medications(rng: random.Random, p: Pt) -> Fact:
     drug, cls, ind, ade, new = rng.choice(CHANGES)
     kind = rng.choice(("stopped", "started", "held_restarted", "opioid", "switched"))
     if kind == "stopped":
-        days = rng.randint(1, 10)
+        days = rng.randint(2, 10)
         premise = _pick(rng, f"{drug.capitalize()} stopped {days} days ago for {ade}.", f"D/c'd {drug} 2/2 {ade}.",
                         f"{drug.capitalize()} was stopped because of {ade}.", f"{drug.capitalize()} held for {ade}.")
         return Fact(premise, [f"The patient is no longer taking {drug}.", f"{drug.capitalize()} was stopped.",
@@ -583,7 +594,8 @@ def medications(rng: random.Random, p: Pt) -> Fact:
                     [f"The patient is still on {drug}.", f"{drug.capitalize()} was continued.",
                      f"The patient tolerated {drug} without problems."],
                     [_n(f"{drug.capitalize()} will be restarted later.", "restart", "resume"),
-                     _n(f"The patient has had {ade} before.", "prior", "previous"), _n(f"The patient was started on {new}.", new)])
+                     _n(f"The patient has had {ade} before.", "prior", "previous"), _n(f"The patient was started on {new}.", new)],
+                    asserts=_reaction(ade))
     if kind == "started":
         premise = _pick(rng, f"Started on {drug} for {ind}.", f"{p.he} was started on {drug} for {ind}.",
                         f"Initiated {drug} ({ind}).", f"{drug.capitalize()} started for {ind}.")
@@ -601,14 +613,15 @@ def medications(rng: random.Random, p: Pt) -> Fact:
         return Fact(premise, [f"{drug.capitalize()} was resumed before discharge.", f"{drug.capitalize()} was paused during the stay."],
                     [f"{drug.capitalize()} was stopped permanently.", f"The patient took {drug} throughout the stay.",
                      f"The patient was never on {drug}."],
-                    [_n(f"The patient will have {p.his} {drug} dose changed.", "dose"), _n("The patient will follow up in clinic.", "follow")])
+                    [_n(f"The patient will have {p.his} {drug} dose changed.", "dose"), _n("The patient will follow up in clinic.", "follow")],
+                    asserts=_reaction(ade))
     if kind == "switched":
         premise = _pick(rng, f"{drug.capitalize()} stopped and {new} started because of {ade}.", f"{drug} -> {new} ({ade}).",
                         f"Because of {ade}, {drug} was changed to {new}.")
         return Fact(premise, [f"The patient is now taking {new}.", f"The patient is no longer on {drug}."],
                     [f"The patient is still receiving {drug}.", f"The patient is not taking {new}."],
                     [_n(f"{new.capitalize()} is more expensive than {drug}.", "cost", "expens"),
-                     _n(f"The patient will take {new} for life.", "life", "indefinite")])
+                     _n(f"The patient will take {new} for life.", "life", "indefinite")], asserts=_reaction(ade))
     dose = rng.choice(OPIOIDS)
     tabs = rng.choice(("1 tab", "2 tabs", "one dose"))
     premise = _pick(rng, f"Pt reports taking {tabs} of {dose} this morning.", f"Took {dose} x{rng.randint(1, 2)} today for back pain.",
@@ -620,6 +633,7 @@ def medications(rng: random.Random, p: Pt) -> Fact:
 
 
 # ---- infections and cultures ---------------------------------------------------------------------------------
+PENICILLINS = ("ampicillin", "piperacillin-tazobactam")   # never given beside a penicillin allergy
 BUGS = (("MRSA", "vancomycin"), ("E. coli", "ceftriaxone"), ("Klebsiella", "cefepime"), ("MSSA", "cefazolin"),
         ("Pseudomonas", "piperacillin-tazobactam"), ("Enterococcus", "ampicillin"))
 
@@ -639,7 +653,8 @@ def infection(rng: random.Random, p: Pt) -> Fact:
                           "The patient has a bacterial infection."],
                 [f"The {site.lower()} cultures were negative.", "The patient is not on any antibiotic.", f"The {site.lower()} cultures grew a fungus."],
                 [_n("The infection came from an IV line.", "line", "catheter"), _n(f"The patient will need {abx} for six weeks.", "week"),
-                 _n("The patient has had this infection before.", "prior", "previous", "recurrent")])
+                 _n("The patient has had this infection before.", "prior", "previous", "recurrent")],
+                asserts=frozenset({f"given {abx}"} | ({"given penicillin"} if abx in PENICILLINS else set())))
 
 
 FACTS = (demographics, vitals, labs, imaging, course, social, allergy, symptoms, medications, infection)
@@ -672,19 +687,23 @@ SPELLED = {"dvt": "deep vein thrombosis", "ptx": "pneumothorax", "cxr": "chest x
            "etoh": "alcohol", "esrd": "kidney failure dialysis", "hd": "dialysis", "pcn": "penicillin", "asa": "aspirin",
            "vanc": "vancomycin", "cth": "head ct", "sdh": "subdural bleeding brain", "pci": "coronary stent", "des": "stent",
            "hgb": "hemoglobin", "prbc": "blood transfusion", "plt": "platelet", "na": "sodium", "k": "potassium",
-           "cr": "creatinine kidney", "tte": "echocardiogram", "ef": "ejection fraction heart", "bp": "blood pressure",
-           "hr": "heart rate", "t": "temperature fever", "spo2": "oxygen saturation", "ra": "room air",
+           "cr": "creatinine kidney", "tte": "echocardiogram", "ef": "ejection fraction heart", "bp": "blood pressure hypertension hypotension",
+           "hr": "heart rate", "t": "temperature fever", "spo2": "oxygen saturation",
            "dka": "diabetic ketoacidosis diabetes", "uti": "urinary tract infection", "gi": "gastrointestinal gut",
            "chf": "heart failure", "copd": "lung copd", "mi": "heart attack", "t2dm": "diabetes", "dm2": "diabetes",
            "insulin": "insulin diabetes", "metformin": "metformin diabetes", "d50": "dextrose glucose sugar",
-           "fsbg": "glucose sugar", "bg": "glucose sugar", "a1c": "diabetes", "hba1c": "diabetes"}
+           "fsbg": "glucose sugar", "bg": "glucose sugar", "a1c": "diabetes", "hba1c": "diabetes",
+           "temperature": "temperature fever", "febrile": "febrile fever", "afebrile": "afebrile fever",
+           "pressure": "pressure hypertension hypotension", "pressor": "pressor hypotension",
+           "norepinephrine": "norepinephrine hypotension", "urine": "urine urinary", "syncope": "syncope fainting",
+           "ra": "room air oxygen ventilator intubated supplemental"}
 # a drug named in the premise settles statements about its class ("not on any antibiotic" beside "on cipro")
 DRUG_CLASSES = {"antibiotic": ("ciprofloxacin", "nitrofurantoin", "vancomycin", "ceftriaxone", "cefepime", "cefazolin",
                                "piperacillin-tazobactam", "ampicillin"),
-                "anticoagulant blood thinner": ("heparin", "warfarin", "apixaban", "argatroban", "rivaroxaban"),
+                "anticoagulant thinner": ("heparin", "warfarin", "apixaban", "argatroban", "rivaroxaban"),
                 "diuretic": ("furosemide", "torsemide"), "antidepressant depression": ("sertraline", "bupropion"),
-                "blood pressure hypertension": ("lisinopril", "amlodipine", "metoprolol"),
-                "opioid pain medication": ("oxycodone", "hydromorphone", "morphine", "hydrocodone-apap")}
+                "antihypertensive hypertension": ("lisinopril", "amlodipine", "metoprolol"),
+                "opioid analgesic": ("oxycodone", "hydromorphone", "morphine", "hydrocodone-apap")}
 SPELLED |= {drug: f"{drug} {cls}" for cls, drugs in DRUG_CLASSES.items() for drug in drugs}
 STOP = {"patient", "patients", "there", "which", "their", "about", "after", "before", "being", "while", "since", "other",
         "without", "through", "during", "normal", "range", "level", "count", "currently", "never"}
