@@ -120,3 +120,27 @@ def test_method_teacher_adds_only_the_named_tasks(scored_run, library_cli, tmp_p
     with pytest.raises(LibraryError, match="no teacher prompts for nope"):
         library_cli(["add", str(tmp_path / "y"), "--from-run", str(scored_run), "--method", "teacher",
                      "--tasks", "nope"])
+
+
+def test_add_records_no_baseline_for_data_the_run_was_not_run_on(tiny_run_and_library, library_cli, tmp_path, capsys):
+    """A suite regenerated after the run: its majority would be of other data than the entry's scores."""
+    import yaml
+
+    from clinical_mpt.data.identity import check_data, used_specs
+    from clinical_mpt.data.suite import load_suite
+
+    run = shutil.copytree(tiny_run_and_library[0], tmp_path / "run")
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    suite = shutil.copytree(cfg["data"]["suite"], tmp_path / "suite")
+    check_data(run, suite, used_specs(load_suite(suite), [], []))    # what the run read
+    cfg["data"]["suite"] = str(suite)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    test = suite / "target" / "drug_mcqa" / "test.jsonl"
+    test.write_text(test.read_text().replace("Which", "Which one", 1))
+    assert "Which one" in test.read_text()
+    lib = tmp_path / "lib"
+    assert library_cli(["add", str(lib), "--from-run", str(run)]) == 0
+    assert "now holds other data for drug_mcqa" in capsys.readouterr().err
+    entries = Library.open(lib)
+    assert entries.entry_config("drug_mcqa")["majority"] == {}
+    assert set(entries.entry_config("dose_qa")["majority"]) == {"dev", "test"}

@@ -63,6 +63,17 @@ def read_record(path: Path) -> dict:
     return record
 
 
+def changed_tasks(out: Path, folder: str | Path, names: list[str]) -> list[str]:
+    """Read-only: which of `names` OUT/data.json recorded with other content than `folder` now holds
+    ([] when OUT has no record, or the suite no longer has the task)."""
+    seen = read_record(Path(out) / DATA_FILE).get("tasks", {})
+    try:
+        specs = {t["name"]: t for t in json.loads((Path(folder) / "suite.json").read_text(encoding="utf-8"))["tasks"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return sorted(n for n in names if n in seen and n in specs and task_checksum(folder, specs[n]) != seen[n])
+
+
 def check_data(out: Path, folder: str | Path, specs: list[dict]) -> None:
     """Record each task's checksum in OUT/data.json; ConfigError when a task OUT has seen reads other data
     now (`--force` does not lift it). Tasks new to OUT are added to the record."""

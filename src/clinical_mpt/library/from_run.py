@@ -24,6 +24,7 @@ the teach stage's teacher-quality gate), if any, and the gate's verdict under `t
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import torch
 import yaml
 
 from clinical_mpt.artifacts import load_artifact
+from clinical_mpt.data.identity import DATA_FILE, changed_tasks
 from clinical_mpt.library.entry import Entry, LibraryError, entry_config
 from clinical_mpt.methods.table import adapt_rows
 from clinical_mpt.prompts import DeepMPTPrompt, MPTPrompt
@@ -241,8 +243,12 @@ def prompts_from_run(run: str | Path, variant: str = "full", tasks: list[str] | 
     from clinical_mpt.library.baseline import majority_record
 
     suite = (cfg.get("data") or {}).get("suite")
+    changed = changed_tasks(run, suite, [e.name for e in entries]) if suite else []
+    if changed:  # a baseline of other data than the prompts were scored on would mislead: none is recorded
+        print(f"warning: {suite} now holds other data for {', '.join(changed)} than {run} was run on "
+              f"({run / DATA_FILE}): no majority baseline recorded for them", file=sys.stderr)
     for e in entries:  # the task's majority baseline on dev and test, beside the entry's own scores
-        e.config["majority"] = majority_record(suite, e.name) if suite else {}
+        e.config["majority"] = majority_record(suite, e.name) if suite and e.name not in changed else {}
     fingerprint = entries[0].config["backbone"]
     for e in entries[1:]:
         if e.config["backbone"] != fingerprint:
