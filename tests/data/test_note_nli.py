@@ -85,6 +85,8 @@ def test_the_extra_task_leaves_the_study_tasks_unchanged():
     extra_suite, extra_data = build_suite(0, extra=("note_nli",))
     assert [t["name"] for t in extra_suite["tasks"]] == [t["name"] for t in suite["tasks"]] + ["note_nli"]
     assert all(extra_data[name] == rows for name, rows in data.items())
+    assert suite["description"].endswith("real-world accuracy.")
+    assert extra_suite["description"].endswith("Extra tasks outside the study: note_nli.")
     assert {split: len(rows) for split, rows in extra_data["note_nli"].items()} == {"train": 2400, "dev": 100, "test": 200}
     with pytest.raises(ConfigError, match="no extra synthetic task nope"):
         build_suite(0, extra=("nope",))

@@ -82,7 +82,8 @@ def suite_tasks(extra: tuple[str, ...] = ()) -> tuple[TaskSpec, ...]:
 def suite_dict(seed: int, extra: tuple[str, ...] = ()) -> dict:
     """The content of suite.json (the keys the training code reads)."""
     return {
-        "name": "clinical-synth", "version": SUITE_VERSION, "seed": seed, "synthetic": True, "description": DESCRIPTION,
+        "name": "clinical-synth", "version": SUITE_VERSION, "seed": seed, "synthetic": True,
+        "description": DESCRIPTION + (f" Extra tasks outside the study: {', '.join(dict.fromkeys(extra))}." if extra else ""),
         "styles": {s.name: s.description for s in STYLES.values()},
         "tasks": [{"name": t.name, "type": t.type, "role": t.role, "style": t.style, "description": t.description,
                    "instruction": t.instruction, "labels": list(t.labels), "sizes": dict(t.sizes)}
