@@ -106,15 +106,21 @@ def test_an_unreadable_record_is_a_clear_error(suite, tmp_path, text):
         check_data(tmp_path, suite, _specs(suite))
 
 
-def test_sweep_checks_the_data_of_its_folder(suite, tmp_path):
+def test_sweep_checks_the_data_of_its_folder(suite, tmp_path, capsys):
     from clinical_mpt.config import load_config
-    from clinical_mpt.recipes.sweep import check_sweep_data
+    from clinical_mpt.recipes.common import check_run_data
 
     cfg = load_config(ROOT / "configs" / "tiny.yaml", [f"data.suite={suite}", "data.source_tasks=[]", "data.target_tasks=[]"])
     out = tmp_path / "run"
-    check_sweep_data(cfg, out, "pt", ["dose_qa"])
+    out.mkdir()
+    check_run_data(cfg, out, ["pt"], ["dose_qa"])
     assert list(json.loads((out / DATA_FILE).read_text())["tasks"]) == ["dose_qa"]   # pt reads no source task
     test = suite / "target" / "dose_qa" / "test.jsonl"
     test.write_text(test.read_text().replace("mg", "mcg", 1))
     with pytest.raises(ConfigError, match="dose_qa"):
-        check_sweep_data(cfg, out, "pt", ["dose_qa"])
+        check_run_data(cfg, out, ["pt"], ["dose_qa"])
+    sweep = ["sweep", str(ROOT / "configs" / "tiny.yaml"), f"data.suite={suite}", "data.source_tasks=[]",
+             "data.target_tasks=[]", "--method", "pt", "--lr", "0.1", "--task", "dose_qa", "--out", str(out)]
+    capsys.readouterr()
+    assert main(sweep) == 2    # the sweep command itself refuses, before the backbone loads
+    assert "now holds other data for dose_qa" in capsys.readouterr().err

@@ -16,11 +16,10 @@ import json
 from pathlib import Path
 
 from clinical_mpt.data.jsonl import atomic_write_text
-from clinical_mpt.data.suite import ROLES
+from clinical_mpt.data.suite import ROLES, SPLITS, split_path
 from clinical_mpt.errors import ConfigError
 
 DATA_FILE = "data.json"
-SPLITS = ("train", "dev", "test")
 
 
 def task_checksum(folder: str | Path, spec: dict) -> str:
@@ -28,7 +27,7 @@ def task_checksum(folder: str | Path, spec: dict) -> str:
     h = hashlib.sha256(json.dumps({k: spec.get(k) for k in ("name", "type", "role", "instruction", "labels")},
                                   sort_keys=True).encode())
     for split in SPLITS:
-        path = Path(folder) / spec.get("role", "source") / spec["name"] / f"{split}.jsonl"
+        path = split_path(folder, spec, split)
         h.update(f"\n{split}\n".encode())
         h.update(path.read_bytes() if path.is_file() else b"<missing>")
     return h.hexdigest()
@@ -71,7 +70,12 @@ def changed_tasks(out: Path, folder: str | Path, names: list[str]) -> list[str]:
         specs = {t["name"]: t for t in json.loads((Path(folder) / "suite.json").read_text(encoding="utf-8"))["tasks"]}
     except (OSError, ValueError, KeyError, TypeError):
         return []
-    return sorted(n for n in names if n in seen and n in specs and task_checksum(folder, specs[n]) != seen[n])
+    return _differ(seen, {n: task_checksum(folder, specs[n]) for n in names if n in seen and n in specs})
+
+
+def _differ(seen: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The tasks of `now` recorded in `seen` with another checksum, sorted."""
+    return sorted(name for name in now if name in seen and seen[name] != now[name])
 
 
 def check_data(out: Path, folder: str | Path, specs: list[dict]) -> None:
@@ -81,7 +85,7 @@ def check_data(out: Path, folder: str | Path, specs: list[dict]) -> None:
     path = Path(out) / DATA_FILE
     before = read_record(path)
     seen = before.get("tasks", {})
-    changed = sorted(name for name in now if name in seen and seen[name] != now[name])
+    changed = _differ(seen, now)
     if changed:
         raise ConfigError(
             f"{folder} now holds other data for {', '.join(changed)} than the data {out} was run on "

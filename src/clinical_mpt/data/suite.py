@@ -16,6 +16,7 @@ from clinical_mpt.tasks.base import TASK_NAME
 from clinical_mpt.tasks.registry import TASK_TYPES
 
 ROLES = ("source", "target")
+SPLITS = ("train", "dev", "test")
 
 
 def load_suite(folder: str | Path, synth_seed: int = 0) -> dict:
@@ -79,9 +80,14 @@ def select_tasks(suite: dict, role: str, names: list[str]) -> list[dict]:
     return [by_name[n] for n in names]
 
 
+def split_path(folder: str | Path, spec: dict, split: str) -> Path:
+    """DIR/<role>/<task>/<split>.jsonl of a task spec (role source when unset)."""
+    return Path(folder) / spec.get("role", "source") / spec["name"] / f"{split}.jsonl"
+
+
 def load_split(folder: str | Path, spec: dict, split: str, max_examples: int | None = None) -> TaskData:
     """Read and validate one split of one task (at most `max_examples`, the first ones)."""
-    path = Path(folder) / spec.get("role", "source") / spec["name"] / f"{split}.jsonl"
+    path = split_path(folder, spec, split)
     rows = [dict(r, type=r.get("type", spec["type"])) for r in read_jsonl(path)]
     validate_examples(rows, str(path), spec["type"])
     if max_examples is not None:

@@ -22,7 +22,7 @@ def majority_record(suite: str | Path, task: str, splits: tuple[str, ...] = SPLI
     each split it has; {} when the suite or the task cannot be found (the entry then has no baseline)."""
     import json
 
-    from clinical_mpt.data.suite import load_split
+    from clinical_mpt.data.suite import load_split, split_path
     from clinical_mpt.errors import ClinicalMPTError
     from clinical_mpt.majority import majority_baseline
 
@@ -31,7 +31,7 @@ def majority_record(suite: str | Path, task: str, splits: tuple[str, ...] = SPLI
         specs = {t["name"]: t for t in json.loads(path.read_text(encoding="utf-8"))["tasks"]}
         spec = specs[task]
         data = {split: load_split(suite, spec, split) for split in ("train", *splits)
-                if (Path(suite) / spec.get("role", "source") / task / f"{split}.jsonl").is_file()}
+                if split_path(suite, spec, split).is_file()}
     except (OSError, ValueError, KeyError, TypeError, ClinicalMPTError):
         return {}
     if "train" not in data or not data["train"].examples:

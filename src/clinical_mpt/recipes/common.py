@@ -126,15 +126,21 @@ def setup(args) -> tuple[RunConfig, Path]:
     if distributed.is_main():
         # generate the synthetic suite once (before other ranks read it) and check that OUT's finished
         # work was trained on this data (data/identity.py), before config.yaml is rewritten
-        from clinical_mpt.data.identity import check_data, used_specs
-        from clinical_mpt.data.suite import load_suite
-
-        suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
-        sources = cfg.data.source_tasks if reads_sources(cfg, cfg.methods) else None
-        check_data(out, cfg.data.suite, used_specs(suite, sources, cfg.data.target_tasks))
+        check_run_data(cfg, out, cfg.methods, cfg.data.target_tasks)
         write_run_config(out, args.config, cfg)
     distributed.barrier()
     return cfg, out
+
+
+def check_run_data(cfg: RunConfig, out: Path, methods, target_tasks: list[str]) -> None:
+    """Load (generating it if missing) the config's suite, then check that OUT's finished work for
+    `methods` on `target_tasks` (and the source tasks, when they are read) was trained on this data."""
+    from clinical_mpt.data.identity import check_data, used_specs
+    from clinical_mpt.data.suite import load_suite
+
+    suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
+    sources = cfg.data.source_tasks if reads_sources(cfg, methods) else None
+    check_data(out, cfg.data.suite, used_specs(suite, sources, target_tasks))
 
 
 def reads_sources(cfg: RunConfig, methods) -> bool:

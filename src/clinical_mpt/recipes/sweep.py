@@ -126,18 +126,6 @@ def run_sweep(cfg, backbone, out: Path, method: str, lrs: list[float], tasks: li
     return record
 
 
-def check_sweep_data(cfg, out: Path, method: str, tasks: list[str] | None) -> None:
-    """OUT/sweeps reuses finished trainings and earlier dev losses by key: refuse other data than they
-    were run on (data/identity.py)."""
-    from clinical_mpt.data.identity import check_data, used_specs
-    from clinical_mpt.data.suite import load_suite
-
-    suite = load_suite(cfg.data.suite, cfg.data.synth_seed)
-    sources = cfg.data.source_tasks if common.reads_sources(cfg, [method]) else None
-    out.mkdir(parents=True, exist_ok=True)
-    check_data(out, cfg.data.suite, used_specs(suite, sources, tasks or cfg.data.target_tasks))
-
-
 def main(args) -> int:
     from clinical_mpt.config import load_config
 
@@ -145,7 +133,8 @@ def main(args) -> int:
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out or cfg.out)  # the run folder: read (meta-prompt), never rewritten
     with_lr(cfg, args.method, 0.0, args.lr_fields)  # a bad method or field fails before the backbone loads
-    check_sweep_data(cfg, out, args.method, args.task)
+    out.mkdir(parents=True, exist_ok=True)   # OUT/sweeps reuses finished trainings and dev losses by key
+    common.check_run_data(cfg, out, [args.method], args.task or cfg.data.target_tasks)
     common.seed_everything(cfg.seed)
     run_sweep(cfg, common.load_backbone_for(cfg), out, args.method, args.lr, args.task, args.shots, args.lr_fields)
     print(f"sweep finished in {time.time() - started:.0f}s")

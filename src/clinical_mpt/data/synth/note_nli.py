@@ -724,7 +724,7 @@ def _borrowed(rng: random.Random, pt: Pt, used: set, premise: str) -> list[str]:
 
 
 def _agree(facts: list[Fact]) -> bool:
-    """No fact denies a symptom another fact states."""
+    """No fact denies a conflict tag another fact asserts."""
     stated = frozenset().union(*(f.asserts for f in facts))
     return not any(f.denies & stated for f in facts)
 
@@ -735,7 +735,7 @@ def note_nli(rng: random.Random, style: Style) -> dict:
     if pt.female and 18 <= pt.age <= 44 and rng.random() < 0.15:
         kinds, target, others = [pregnancy, demographics], pregnancy(rng, pt), []
     else:
-        while True:   # facts beside each other never disagree (a measured fever beside "denies fevers")
+        while True:   # facts beside each other never disagree (Fact.asserts / Fact.denies)
             kinds = rng.sample(FACTS, 1 + rng.choice((0, 0, 1, 1, 2)))
             target, others = kinds[0](rng, pt), [make(rng, pt) for make in kinds[1:]]
             if _agree([target] + others):
